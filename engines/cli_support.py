@@ -1,0 +1,47 @@
+"""What every command-line entry point shares: turning our errors into one line and an exit code."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+
+import typer
+
+from engines.errors import FerError
+
+
+def quiet_frameworks() -> None:
+    """Silence TensorFlow's and absl's start-up chatter on stderr, which buries our messages."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("GLOG_minloglevel", "2")
+
+
+def run_cli(work: Callable[[], object]) -> None:
+    """Run a command body; FerError -> one stderr line (+ hint), exit 2 (usage) or 1 (failure)."""
+    quiet_frameworks()
+    try:
+        work()
+    except FerError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        if error.hint:
+            print(f"hint: {error.hint}", file=sys.stderr)
+        raise typer.Exit(error.exit_code) from None
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        raise typer.Exit(130) from None
+    except MemoryError:
+        print("error: out of memory", file=sys.stderr)
+        raise typer.Exit(1) from None
+    except OSError as error:
+        logging.getLogger(__name__).debug("OS error", exc_info=True)
+        print(f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
+        raise typer.Exit(1) from None
+
+
+def stderr_console():
+    """Rich console on stderr: progress and summaries never mix with data on stdout."""
+    from rich.console import Console
+
+    return Console(stderr=True)

@@ -1,0 +1,28 @@
+"""Combination rules of the paper: ensemble mean of softmax outputs, one-vs-rest score sets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def ensemble_mean(member_probs: Sequence[np.ndarray]) -> np.ndarray:
+    """Unweighted mean of the members' N×7 softmax outputs (paper §3.4); rows stay distributions."""
+    if not member_probs:
+        raise ValueError("an ensemble needs at least one member")
+    stacked = np.stack([np.asarray(p, np.float64) for p in member_probs])
+    return stacked.mean(axis=0).astype(np.float32)
+
+
+def ovr_normalise(scores: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    """Seven independent sigmoid scores (N×7) -> a distribution per row.
+
+    The paper takes the argmax of the concatenated scores; dividing by the row sum keeps that
+    argmax and gives the overlay a distribution to show. A row of all-zero scores becomes uniform.
+    """
+    scores = np.clip(np.asarray(scores, np.float64), 0.0, None)
+    totals = scores.sum(axis=1, keepdims=True)
+    uniform = np.full_like(scores, 1.0 / max(scores.shape[1], 1))
+    normalised = np.where(totals > eps, scores / np.maximum(totals, eps), uniform)
+    return normalised.astype(np.float32)

@@ -1,0 +1,131 @@
+"""A runnable model: one artifact (single, ensemble or OVR set) opened on backends.
+
+`predict_crops` takes face crops of any size and returns a `Prediction`: every member runs on the
+whole batch in one call (never a loop per face), inputs are preprocessed once per distinct spec.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from engines.backends.base import Backend
+from engines.backends.select import open_backend
+from engines.combine import ensemble_mean, ovr_normalise
+from engines.errors import ModelFileError
+from engines.labels import EMOTIONS
+from engines.preprocess import to_model_input
+from engines.store import Artifact, resolve_model
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """probs: float32 N×7 in EMOTIONS order, rows summing to 1 (OVR: normalised scores);
+    scores: the raw N×7 combined output before normalisation (equal to probs except for OVR)."""
+
+    probs: np.ndarray
+    scores: np.ndarray
+    labels: tuple[str, ...] = EMOTIONS
+
+    def __post_init__(self) -> None:
+        if self.probs.ndim != 2 or self.probs.shape[1] != len(self.labels):
+            raise ValueError(f"probabilities of shape {self.probs.shape} for {len(self.labels)} labels")
+
+    def __len__(self) -> int:
+        return len(self.probs)
+
+    @property
+    def top_index(self) -> np.ndarray:
+        return self.probs.argmax(axis=1)
+
+    @property
+    def top_label(self) -> list[str]:
+        return [self.labels[i] for i in self.top_index]
+
+    @property
+    def confidence(self) -> np.ndarray:
+        return self.probs.max(axis=1) if len(self) else np.zeros(0, np.float32)
+
+
+class FerModel:
+    """The artifact's leaf models on their backends plus the mode's combination rule."""
+
+    def __init__(self, artifact: Artifact, backend: str = "auto", precision: str = "auto") -> None:
+        self.artifact = artifact
+        self.kind = artifact.kind
+        leaves = artifact.members if artifact.members else (artifact,)
+        if any(leaf.kind != "single" for leaf in leaves):
+            raise ModelFileError(f"{artifact.folder}: nested ensembles/OVR sets are not supported")
+        self.backends: list[Backend] = []
+        try:
+            for leaf in leaves:
+                self.backends.append(open_backend(leaf.folder, leaf.spec, backend, precision))
+        except Exception:
+            self.close()
+            raise
+        if self.kind == "ovr":
+            covered = [label for b in self.backends for label in b.spec.labels]
+            if sorted(covered) != sorted(EMOTIONS):
+                raise ModelFileError(f"{artifact.folder}: OVR members cover {covered}, "
+                                     f"not the seven emotions once each")
+
+    @classmethod
+    def open(cls, model: str, mode: str = "single", backend: str = "auto",
+             precision: str = "auto") -> FerModel:
+        return cls(resolve_model(model, mode), backend, precision)
+
+    @property
+    def backend_names(self) -> str:
+        return ",".join(sorted({b.name for b in self.backends}))
+
+    @property
+    def precisions(self) -> str:
+        return ",".join(sorted({b.spec.precision for b in self.backends}))
+
+    def predict_crops(self, crops: Sequence[np.ndarray]) -> Prediction:
+        return self.run(self.prepare(crops))
+
+    @staticmethod
+    def _input_key(backend: Backend) -> tuple:
+        return (backend.spec.input_shape, backend.spec.color, backend.spec.normalization)
+
+    def prepare(self, crops: Sequence[np.ndarray]) -> dict[tuple, np.ndarray]:
+        """Preprocess once per distinct input spec among the members."""
+        inputs: dict[tuple, np.ndarray] = {}
+        if len(crops) == 0:
+            return inputs
+        for backend in self.backends:
+            key = self._input_key(backend)
+            if key not in inputs:
+                inputs[key] = to_model_input(crops, backend.spec)
+        return inputs
+
+    def run(self, inputs: dict[tuple, np.ndarray]) -> Prediction:
+        """Every member on the whole batch in one call each, then the mode's combination."""
+        if not inputs:
+            empty = np.zeros((0, len(EMOTIONS)), np.float32)
+            return Prediction(empty, empty)
+        outputs = [(b, b.predict(inputs[self._input_key(b)])) for b in self.backends]
+        return self._combine(outputs)
+
+    def _combine(self, outputs: list[tuple[Backend, np.ndarray]]) -> Prediction:
+        if self.kind == "ovr":
+            scores = np.zeros((len(outputs[0][1]), len(EMOTIONS)), np.float32)
+            for backend, out in outputs:
+                for column, label in enumerate(backend.spec.labels):
+                    scores[:, EMOTIONS.index(label)] = out[:, column]
+            return Prediction(ovr_normalise(scores), scores)
+        probs = ensemble_mean([out for _, out in outputs])
+        return Prediction(probs, probs)
+
+    def close(self) -> None:
+        for backend in self.backends:
+            backend.close()
+
+    def __enter__(self) -> FerModel:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

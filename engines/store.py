@@ -1,0 +1,142 @@
+"""The model store: names and paths -> artifact folders, and artifact folders -> backends.
+
+A single-model folder holds `spec.json` and one or more model files, one per backend/precision:
+
+    model.keras        Keras reference (backend keras, fp32)
+    model.onnx         ONNX FP32             (backend onnxruntime / tensorrt, fp32)
+    model.fp16.onnx    ONNX FP16, FP32 I/O   (onnxruntime / tensorrt, fp16)
+    model.int8.onnx    ONNX INT8 Q/DQ        (onnxruntime / tensorrt, int8)
+
+A composite folder holds `members.json`: {"kind": "ensemble" | "ovr", "members": [...]}, each member
+a folder path relative to it or a shipped name. Shipped models live in `engines/models/`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from engines.errors import ModelFileError, UnknownNameError, UsageError
+from engines.spec import SPEC_FILENAME, ModelSpec, load_spec
+
+SHIPPED_DIR = Path(__file__).with_name("models")
+MEMBERS_FILE = "members.json"
+MODES = ("single", "ensemble", "ovr")
+DEFAULT_ENSEMBLE = "ensemble"
+OVR_SUFFIX = "_ovr"
+
+
+def model_dirs() -> list[Path]:
+    """Where names are looked up: $FER_MODEL_DIR (user models, first) then the shipped models."""
+    extra = [Path(p) for p in os.environ.get("FER_MODEL_DIR", "").split(os.pathsep) if p]
+    return [*extra, SHIPPED_DIR]
+
+
+def available_names() -> list[str]:
+    names = set()
+    for root in model_dirs():
+        if root.is_dir():
+            names.update(
+                p.name for p in root.iterdir()
+                if (p / SPEC_FILENAME).is_file() or (p / MEMBERS_FILE).is_file()
+            )
+    return sorted(names)
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A resolved model: one folder (kind single) or a composite of member artifacts."""
+
+    name: str
+    folder: Path
+    kind: str  # single | ensemble | ovr
+    members: tuple[Artifact, ...] = ()
+
+    @property
+    def spec(self) -> ModelSpec:
+        return load_spec(self.folder)
+
+
+def find_folder(name_or_path: str) -> Path:
+    """A registered name, or a path to an artifact folder (anything with a separator, or a folder
+    in the working directory that is not a registered name); unknown names list the choices."""
+    path = Path(name_or_path).expanduser()
+    looks_like_path = os.sep in name_or_path or name_or_path.startswith((".", "~"))
+    if not looks_like_path:
+        for root in model_dirs():
+            candidate = root / name_or_path
+            if candidate.is_dir():
+                return candidate
+    if path.is_dir():
+        return path
+    if looks_like_path or path.suffix:
+        raise ModelFileError(f"{name_or_path}: no such model folder")
+    raise UnknownNameError("model", name_or_path, available_names() or ["(no models installed)"])
+
+
+def load_artifact(name_or_path: str) -> Artifact:
+    folder = find_folder(name_or_path)
+    members_file = folder / MEMBERS_FILE
+    if members_file.is_file():
+        try:
+            data = json.loads(members_file.read_text())
+            kind, members = data["kind"], list(data["members"])
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ModelFileError(f"{members_file}: not a valid members file ({error!r})") from error
+        if kind not in ("ensemble", "ovr"):
+            raise ModelFileError(f"{members_file}: kind '{kind}' is not ensemble or ovr")
+        resolved = tuple(_load_member(folder, member) for member in members)
+        return Artifact(folder.name, folder, kind, resolved)
+    if not (folder / SPEC_FILENAME).is_file():
+        raise ModelFileError(f"{folder}: neither {SPEC_FILENAME} nor {MEMBERS_FILE} in the folder")
+    return Artifact(folder.name, folder, "single")
+
+
+def _load_member(folder: Path, member: str) -> Artifact:
+    relative = folder / member
+    return load_artifact(str(relative) if relative.is_dir() else member)
+
+
+def resolve_model(model: str, mode: str) -> Artifact:
+    """What `--model X --mode Y` runs.
+
+    single: X must be one model. ensemble: X is a comma list of members, an ensemble artifact, or
+    one member name (then the shipped default ensemble is used when it contains X). ovr: X is an OVR
+    artifact or a model whose OVR set `X_ovr` exists.
+    """
+    if mode not in MODES:
+        raise UnknownNameError("mode", mode, MODES)
+    names = [part.strip() for part in model.split(",") if part.strip()]
+    if not names:
+        raise UsageError("--model is empty")
+    if mode == "ensemble":
+        if len(names) > 1:
+            members = tuple(load_artifact(name) for name in names)
+            return Artifact("+".join(a.name for a in members), members[0].folder, "ensemble",
+                            members)
+        artifact = load_artifact(names[0])
+        if artifact.kind == "ensemble":
+            return artifact
+        default = load_artifact(DEFAULT_ENSEMBLE)
+        if artifact.name in {m.name for m in default.members}:
+            return default
+        raise UsageError(f"'{names[0]}' is not an ensemble",
+                         hint="name the members: --model five_layer,six_layer")
+    if len(names) > 1:
+        raise UsageError(f"--mode {mode} takes one model, got {len(names)}",
+                         hint="use --mode ensemble for several models")
+    artifact = load_artifact(names[0])
+    if mode == "ovr":
+        if artifact.kind == "ovr":
+            return artifact
+        try:
+            return load_artifact(names[0] + OVR_SUFFIX)
+        except UnknownNameError:
+            raise UsageError(f"'{names[0]}' has no one-vs-rest set ('{names[0]}{OVR_SUFFIX}')",
+                             hint="train one with fer-train --positive for each emotion") from None
+    if artifact.kind != "single":
+        raise UsageError(f"'{names[0]}' is an {artifact.kind} artifact",
+                         hint=f"use --mode {artifact.kind}")
+    return artifact

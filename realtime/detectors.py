@@ -1,0 +1,110 @@
+"""Face detectors: MediaPipe BlazeFace (default) and OpenCV's Haar cascade (fallback).
+
+The BlazeFace models ship with this package (`realtime/assets/`, from the mediapipe 0.10.21 wheel,
+Apache-2.0, see `LICENSE.mediapipe`): mediapipe 1.x ships no model files and nothing is downloaded
+at run time. short: faces within ~2 m (webcams); full: smaller faces in wide shots.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from engines.errors import UnknownNameError
+from realtime.geometry import clip_boxes
+from realtime.types import FaceBoxes
+
+ASSETS = Path(__file__).with_name("assets")
+BLAZEFACE_MODELS = {
+    "short": ASSETS / "face_detection_short_range.tflite",
+    "full": ASSETS / "face_detection_full_range_sparse.tflite",
+}
+DETECTORS = ("mediapipe", "mediapipe-full", "haar")
+
+
+class MediaPipeDetector:
+    """BlazeFace through mediapipe's FaceDetector task (IMAGE mode, so frames may arrive in any
+    order and be skipped)."""
+
+    def __init__(self, model_range: str = "short", min_score: float = 0.5) -> None:
+        os.environ.setdefault("GLOG_minloglevel", "2")  # mediapipe's C++ start-up chatter
+        import mediapipe as mp
+
+        vision = mp.tasks.vision
+        options = vision.FaceDetectorOptions(
+            base_options=mp.tasks.BaseOptions(model_asset_path=str(BLAZEFACE_MODELS[model_range])),
+            min_detection_confidence=min_score,
+        )
+        self._mp = mp
+        self._detector = vision.FaceDetector.create_from_options(options)
+
+    def detect(self, image: np.ndarray) -> FaceBoxes:
+        import cv2
+
+        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        result = self._detector.detect(self._mp.Image(image_format=self._mp.ImageFormat.SRGB,
+                                                      data=rgb))
+        if not result.detections:
+            return FaceBoxes.empty()
+        boxes, scores = [], []
+        for detection in result.detections:
+            box = detection.bounding_box
+            boxes.append([box.origin_x, box.origin_y, box.origin_x + box.width,
+                          box.origin_y + box.height])
+            scores.append(detection.categories[0].score if detection.categories else 1.0)
+        return _valid(np.array(boxes, np.float32), np.array(scores, np.float32), image)
+
+    def close(self) -> None:
+        if self._detector is not None:
+            self._detector.close()
+            self._detector = None
+
+
+class HaarDetector:
+    """OpenCV's frontal-face Haar cascade (ships inside opencv-contrib-python 4.x)."""
+
+    def __init__(self, min_size: int = 24) -> None:
+        import cv2
+
+        self.min_size = min_size
+        self._cascade = cv2.CascadeClassifier(
+            os.path.join(cv2.data.haarcascades, "haarcascade_frontalface_default.xml")
+        )
+
+    def detect(self, image: np.ndarray) -> FaceBoxes:
+        import cv2
+
+        gray = cv2.equalizeHist(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
+        found, _, weights = self._cascade.detectMultiScale3(
+            gray, scaleFactor=1.1, minNeighbors=5, minSize=(self.min_size, self.min_size),
+            outputRejectLevels=True,
+        )
+        if len(found) == 0:
+            return FaceBoxes.empty()
+        xywh = np.asarray(found, np.float32)
+        boxes = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
+        # Haar weights are unbounded margins; squash to (0, 1) so scores read like MediaPipe's.
+        scores = 1 / (1 + np.exp(-np.asarray(weights, np.float32).reshape(-1) / 2))
+        return _valid(boxes, scores, image)
+
+    def close(self) -> None:
+        pass
+
+
+def _valid(boxes: np.ndarray, scores: np.ndarray, image: np.ndarray) -> FaceBoxes:
+    """Clip to the frame (faces at edges) and drop boxes that end up empty."""
+    clipped = clip_boxes(boxes, image.shape[1], image.shape[0])
+    keep = (clipped[:, 2] - clipped[:, 0] >= 2) & (clipped[:, 3] - clipped[:, 1] >= 2)
+    return FaceBoxes(clipped[keep], scores[keep])
+
+
+def make_detector(name: str = "mediapipe", min_score: float = 0.5):
+    if name == "mediapipe":
+        return MediaPipeDetector("short", min_score)
+    if name == "mediapipe-full":
+        return MediaPipeDetector("full", min_score)
+    if name == "haar":
+        return HaarDetector()
+    raise UnknownNameError("detector", name, DETECTORS)

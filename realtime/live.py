@@ -1,0 +1,78 @@
+"""fer-live's job: open source, detector and model; run the pipeline into window/recording/CSV."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from engines.model import FerModel
+from realtime.detectors import make_detector
+from realtime.pipeline import Pipeline, PipelineOptions
+from realtime.session import RunStats, run_source
+from realtime.sinks import CsvSink, VideoSink, WindowSink
+from realtime.sources import LiveSource, open_source
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    camera: str
+    model: str = "five_layer"
+    mode: str = "single"
+    backend: str = "auto"
+    precision: str = "auto"
+    detector: str = "mediapipe"
+    min_score: float = 0.5
+    margin: float = 0.2
+    smooth_alpha: float = 0.5
+    display: bool = True
+    max_frames: int | None = None
+    record: Path | None = None
+    csv: Path | None = None
+    stall_timeout: float = 10.0
+
+
+def run_live(options: LiveOptions) -> RunStats:
+    # Cheap checks first (source, then model), so a typo fails before any output file exists.
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(open_source(options.camera))
+        if isinstance(source, LiveSource):
+            source.stall_timeout_s = options.stall_timeout
+        model = stack.enter_context(
+            FerModel.open(options.model, options.mode, options.backend, options.precision)
+        )
+        detector = make_detector(options.detector, options.min_score)
+        stack.callback(detector.close)
+        pipeline = Pipeline(model, detector, PipelineOptions(
+            margin=options.margin, smooth_alpha=options.smooth_alpha, batch_frames=1))
+        outputs, frame_outputs = [], []
+        if options.csv is not None:
+            csv_sink = CsvSink(options.csv, smoothed=options.smooth_alpha < 1.0)
+            stack.callback(csv_sink.close)
+            outputs.append(csv_sink)
+        if options.record is not None:
+            video = LazyVideoSink(options.record, source.fps)
+            stack.callback(video.close)
+            frame_outputs.append(video)
+        if options.display:
+            window = WindowSink()
+            stack.callback(window.close)
+            frame_outputs.append(window)
+        return run_source(source, pipeline, outputs, frame_outputs, options.max_frames)
+
+
+class LazyVideoSink:
+    """A VideoSink opened at the first frame, when the frame size is known."""
+
+    def __init__(self, path: Path, fps: float) -> None:
+        self.path, self.fps = path, fps
+        self.sink: VideoSink | None = None
+
+    def write(self, image) -> None:
+        if self.sink is None:
+            self.sink = VideoSink(self.path, self.fps or 30.0, (image.shape[1], image.shape[0]))
+        self.sink.write(image)
+
+    def close(self) -> None:
+        if self.sink is not None:
+            self.sink.close()

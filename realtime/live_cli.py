@@ -1,0 +1,50 @@
+"""`fer-live`: every face in a camera, stream or file boxed and labelled with its emotion, live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engines.cli_support import run_cli, stderr_console
+from realtime import options as opt
+
+app = typer.Typer(add_completion=False, help=__doc__)
+
+
+@app.command()
+def main(
+    camera: Annotated[str, typer.Option(help="device index, video/image path or stream URL")] = "0",
+    model: opt.Model = "five_layer",
+    mode: opt.Mode = "single",
+    backend: opt.Backend = "auto",
+    precision: opt.Precision = "auto",
+    detector: opt.Detector = "mediapipe",
+    min_score: opt.MinScore = 0.5,
+    margin: opt.Margin = 0.2,
+    smooth: Annotated[bool, typer.Option(help="smooth probabilities per face over time")] = True,
+    smooth_alpha: opt.SmoothAlpha = 0.5,
+    display: Annotated[bool, typer.Option(help="show a window (--no-display: headless)")] = True,
+    max_frames: Annotated[int | None, typer.Option(min=1, help="stop after N frames")] = None,
+    record: Annotated[Path | None, typer.Option(help="write the annotated video (mp4)")] = None,
+    csv: Annotated[Path | None, typer.Option(help="write one row per face per frame")] = None,
+    stall_timeout: Annotated[float, typer.Option(help="seconds without a frame before stopping")]
+    = 10.0,
+) -> None:
+    def work() -> None:
+        from realtime.live import LiveOptions, run_live
+
+        stats = run_live(LiveOptions(
+            camera=camera, model=model, mode=mode, backend=backend, precision=precision,
+            detector=detector, min_score=min_score, margin=margin,
+            smooth_alpha=smooth_alpha if smooth else 1.0, display=display,
+            max_frames=max_frames, record=record, csv=csv, stall_timeout=stall_timeout,
+        ))
+        stages = "  ".join(f"{k} {v:.1f}" for k, v in stats.stage_p50().items())
+        stderr_console().print(
+            f"{stats.frames} frames, {stats.frames_with_faces} with faces, {stats.fps:.1f} fps"
+            f"{' (interrupted)' if stats.interrupted else ''}; p50 ms: {stages}"
+        )
+
+    run_cli(work)

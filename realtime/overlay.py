@@ -1,0 +1,94 @@
+"""Drawing results on frames: box, label and confidence per face, a per-class bar chart for the
+largest face, FPS and per-stage milliseconds. Sizes scale with the frame so 640×480 and 1920×1080
+read alike."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engines.labels import EMOTIONS
+from realtime.types import FaceResult, Timings
+
+# BGR colour per emotion, so the same emotion always looks the same.
+COLORS = {
+    "angry": (40, 40, 230), "disgust": (40, 150, 40), "fear": (160, 60, 160),
+    "happy": (40, 210, 250), "sad": (200, 120, 40), "surprise": (240, 200, 60),
+    "neutral": (190, 190, 190),
+}
+
+
+def _scale(image: np.ndarray) -> float:
+    return max(0.4, min(image.shape[:2]) / 480)
+
+
+def annotate(image: np.ndarray, faces: list[FaceResult], timings: Timings | None = None,
+             fps: float | None = None) -> np.ndarray:
+    """Draw on `image` in place (and return it)."""
+    import cv2
+
+    scale = _scale(image)
+    thickness = max(1, int(round(2 * scale)))
+    for face in faces:
+        label_index = int(np.argmax(face.smoothed))
+        label = EMOTIONS[label_index]
+        color = COLORS[label]
+        x1, y1, x2, y2 = (int(round(v)) for v in face.box)
+        cv2.rectangle(image, (x1, y1), (x2, y2), color, thickness)
+        text = f"#{face.face_id} {label} {face.smoothed[label_index]:.0%}"
+        _label(image, text, (x1, max(y1, 0)), color, scale)
+    if faces:
+        largest = max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+        _bars(image, largest.smoothed, scale)
+    if timings is not None or fps is not None:
+        _stats(image, timings, fps, scale)
+    return image
+
+
+def _label(image: np.ndarray, text: str, anchor: tuple[int, int], color, scale: float) -> None:
+    import cv2
+
+    font_scale = 0.5 * scale
+    (width, height), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)
+    x, y = anchor
+    y_top = y - height - base - 4 if y - height - base - 4 >= 0 else y
+    cv2.rectangle(image, (x, y_top), (x + width + 4, y_top + height + base + 4), color, -1)
+    cv2.putText(image, text, (x + 2, y_top + height + 2), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
+                (0, 0, 0), max(1, int(scale)), cv2.LINE_AA)
+
+
+def _bars(image: np.ndarray, probs: np.ndarray, scale: float) -> None:
+    """Per-class bars in the top-right corner for the largest face."""
+    import cv2
+
+    row = int(16 * scale)
+    bar_width = int(100 * scale)
+    text_width = int(70 * scale)
+    x0 = image.shape[1] - bar_width - text_width - int(10 * scale)
+    y0 = int(10 * scale)
+    if x0 < 0:
+        return
+    overlay = image.copy()
+    cv2.rectangle(overlay, (x0 - 4, y0 - 4),
+                  (image.shape[1] - 4, y0 + row * len(EMOTIONS) + 4), (0, 0, 0), -1)
+    cv2.addWeighted(overlay, 0.5, image, 0.5, 0, dst=image)
+    for i, (label, p) in enumerate(zip(EMOTIONS, probs, strict=True)):
+        y = y0 + i * row
+        cv2.putText(image, label, (x0, y + row - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * scale,
+                    (255, 255, 255), 1, cv2.LINE_AA)
+        length = int(bar_width * float(np.clip(p, 0, 1)))
+        cv2.rectangle(image, (x0 + text_width, y + 2), (x0 + text_width + length, y + row - 2),
+                      COLORS[label], -1)
+
+
+def _stats(image: np.ndarray, timings: Timings | None, fps: float | None, scale: float) -> None:
+    import cv2
+
+    parts = [f"{fps:.1f} fps"] if fps is not None else []
+    if timings is not None:
+        parts += [f"{stage} {ms:.1f}" for stage, ms in timings.ms.items() if stage != "write"]
+    text = "  ".join(parts) + (" ms" if timings is not None and timings.ms else "")
+    y = image.shape[0] - int(8 * scale)
+    cv2.putText(image, text, (int(6 * scale), y), cv2.FONT_HERSHEY_SIMPLEX, 0.45 * scale,
+                (0, 0, 0), max(2, int(3 * scale)), cv2.LINE_AA)
+    cv2.putText(image, text, (int(6 * scale), y), cv2.FONT_HERSHEY_SIMPLEX, 0.45 * scale,
+                (255, 255, 255), 1, cv2.LINE_AA)

@@ -1,0 +1,118 @@
+"""Running the pipeline over one source into sinks, with clean stops.
+
+Used by fer-live (window, recording, CSV) and, per file, by fer-video. Ctrl-C and SIGTERM stop the
+loop between frames; every sink is then closed, so recordings and CSVs are finalised and valid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from realtime.overlay import annotate
+from realtime.pipeline import Pipeline
+from realtime.sources import Source
+from realtime.types import FrameResult
+
+
+@dataclass
+class RunStats:
+    frames: int = 0
+    frames_with_faces: int = 0
+    faces: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
+    stage_ms: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    def add(self, result: FrameResult) -> None:
+        self.frames += 1
+        self.faces += len(result.faces)
+        self.frames_with_faces += bool(result.faces)
+        for stage, ms in result.timings.ms.items():
+            self.stage_ms.setdefault(stage, []).append(ms)
+
+    def stage_p50(self) -> dict[str, float]:
+        return {stage: float(np.median(v)) for stage, v in self.stage_ms.items()}
+
+
+class StopRequested(Exception):
+    """Raised from the SIGTERM handler so the loop unwinds like on Ctrl-C."""
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """SIGTERM behaves like Ctrl-C while the loop runs; a second Ctrl-C exits at once."""
+
+    def on_term(signum, _frame):
+        raise StopRequested(signal.Signals(signum).name)
+
+    def on_int(signum, _frame):
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # the next Ctrl-C kills the process
+        raise StopRequested("SIGINT")
+
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_int)
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def run_source(
+    source: Source,
+    pipeline: Pipeline,
+    outputs: list,  # objects with write(frame, faces) (CSV) -- called with results
+    frame_outputs: list,  # objects with write(image) -> bool | None (video, window)
+    max_frames: int | None = None,
+    show_stats: bool = True,
+    on_frame: Callable[[RunStats], None] | None = None,
+) -> RunStats:
+    """Process `source` until it ends, `max_frames`, a window closes or a stop signal."""
+    stats = RunStats()
+    started = time.perf_counter()
+    try:
+        with stop_on_signals():
+            for result in pipeline.run(_limited(source, max_frames)):
+                draw_started = time.perf_counter()
+                image = None
+                if frame_outputs:
+                    fps = stats.frames / max(time.perf_counter() - started, 1e-9)
+                    image = annotate(result.frame.image.copy(), result.faces,
+                                     result.timings if show_stats else None,
+                                     fps if show_stats else None)
+                result.timings.add("draw", (time.perf_counter() - draw_started) * 1000)
+                write_started = time.perf_counter()
+                for sink in outputs:
+                    sink.write(result.frame, result.faces)
+                keep_going = True
+                for sink in frame_outputs:
+                    keep_going = sink.write(image) is not False and keep_going
+                result.timings.add("write", (time.perf_counter() - write_started) * 1000)
+                stats.add(result)
+                if on_frame is not None:
+                    on_frame(stats)
+                if not keep_going:
+                    break
+    except (KeyboardInterrupt, StopRequested):
+        stats.interrupted = True
+    finally:
+        stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def _limited(source: Source, max_frames: int | None):
+    for count, frame in enumerate(source):
+        if max_frames is not None and count >= max_frames:
+            return
+        yield frame

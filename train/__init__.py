@@ -1,0 +1,3 @@
+"""Training and evaluation: datasets and their variants, architectures, `fer-train`, `fer-eval`."""
+
+from __future__ import annotations

@@ -1,0 +1,169 @@
+"""The architectures of the paper, registered by name (timm-style registry).
+
+Every builder returns an uncompiled Keras model whose input is the float32 output of
+`engines.preprocess.to_model_input` for the architecture's spec.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from engines.errors import UnknownNameError
+from engines.labels import NUM_CLASSES
+from engines.spec import ModelSpec
+
+Builder = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A registered architecture: its builder and the spec its inputs follow."""
+
+    name: str
+    build: Builder
+    spec: ModelSpec
+    transfer: bool  # transfer models default to a 10x smaller learning rate (paper §4)
+    params_multiclass: int  # documented parameter count with the 7-way softmax head
+
+
+_REGISTRY: dict[str, Architecture] = {}
+
+
+def register(name: str, spec: ModelSpec, params: int, transfer: bool = False):
+    def decorator(builder: Builder) -> Builder:
+        _REGISTRY[name] = Architecture(name, builder, spec, transfer, params)
+        return builder
+
+    return decorator
+
+
+def list_architectures(pattern: str = "*") -> list[str]:
+    return sorted(name for name in _REGISTRY if fnmatch.fnmatch(name, pattern))
+
+
+def get_architecture(name: str) -> Architecture:
+    if name not in _REGISTRY:
+        raise UnknownNameError("architecture", name, _REGISTRY)
+    return _REGISTRY[name]
+
+
+def build_model(name: str, binary: bool = False, **kwargs: Any):
+    """Build `name` with a 7-way softmax head, or a single sigmoid output when `binary`."""
+    return get_architecture(name).build(binary=binary, **kwargs)
+
+
+def _output_layer(binary: bool):
+    import keras
+
+    # float32 output keeps softmax/sigmoid exact under the mixed_bfloat16 policy.
+    if binary:
+        return keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="score")
+    return keras.layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="probs")
+
+
+def _conv_block(x, filters: int, index: int, pool: bool = True):
+    import keras
+
+    x = keras.layers.Conv2D(filters, 3, padding="same", name=f"conv{index}")(x)
+    x = keras.layers.BatchNormalization(name=f"bn{index}")(x)
+    x = keras.layers.ReLU(name=f"relu{index}")(x)
+    if pool:
+        x = keras.layers.MaxPooling2D(2, name=f"pool{index}")(x)
+    return keras.layers.Dropout(0.25, name=f"drop{index}")(x)
+
+
+def _dense_block(x, units: int, index: int):
+    import keras
+
+    x = keras.layers.Dense(units, name=f"fc{index}")(x)
+    x = keras.layers.BatchNormalization(name=f"fc_bn{index}")(x)
+    x = keras.layers.ReLU(name=f"fc_relu{index}")(x)
+    return keras.layers.Dropout(0.5, name=f"fc_drop{index}")(x)
+
+
+GRAY48 = ModelSpec(architecture="", input_shape=(48, 48, 1), color="gray", normalization="unit")
+GRAY224 = ModelSpec(architecture="", input_shape=(224, 224, 3), color="gray", normalization="caffe")
+
+
+def _spec(base: ModelSpec, name: str) -> ModelSpec:
+    return ModelSpec.from_dict({**base.to_dict(), "architecture": name})
+
+
+def custom_trunk(inputs, filters: tuple[int, ...]):
+    """Conv blocks of the custom CNNs; every block halves the 48×48 input down to 1×1."""
+    x = inputs
+    for index, width in enumerate(filters, start=1):
+        x = _conv_block(x, width, index, pool=index <= 5)  # 48 -> 1 after five pools
+    return x
+
+
+@register("five_layer", _spec(GRAY48, "five_layer"), params=16_307_207)
+def build_five_layer(binary: bool = False, **_: Any):
+    """Paper's five-layer CNN: conv 128/256/512/1024/1024, dense 512/256, softmax 7."""
+    import keras
+
+    inputs = keras.Input((48, 48, 1), name="face")
+    x = custom_trunk(inputs, (128, 256, 512, 1024, 1024))
+    x = keras.layers.Flatten(name="flatten")(x)
+    x = _dense_block(x, 512, 1)
+    x = _dense_block(x, 256, 2)
+    return keras.Model(inputs, _output_layer(binary)(x), name="five_layer")
+
+
+@register("six_layer", _spec(GRAY48, "six_layer"), params=34_545_159)
+def build_six_layer(binary: bool = False, **_: Any):
+    """Paper's six-layer CNN: five_layer's blocks plus a 2048-filter block, global average pooling."""
+    import keras
+
+    inputs = keras.Input((48, 48, 1), name="face")
+    x = custom_trunk(inputs, (128, 256, 512, 1024, 1024, 2048))
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    return keras.Model(inputs, _output_layer(binary)(x), name="six_layer")
+
+
+def _transfer_head(backbone, name: str, binary: bool):
+    import keras
+
+    x = keras.layers.Flatten(name="flatten")(backbone.output)
+    x = _dense_block(x, 256, 1)
+    return keras.Model(backbone.input, _output_layer(binary)(x), name=name)
+
+
+def _backbone_weights(backbone_weights: str | None) -> tuple[str | None, str | None]:
+    """Split --backbone-weights into what Keras loads itself and a file loaded afterwards."""
+    if backbone_weights in (None, "none"):
+        return None, None
+    if backbone_weights == "imagenet":
+        return "imagenet", None
+    return None, backbone_weights
+
+
+@register("vgg16", _spec(GRAY224, "vgg16"), params=21_140_295, transfer=True)
+def build_vgg16(binary: bool = False, backbone_weights: str | None = None, **_: Any):
+    """VGG16 convolutional base (ImageNet or VGGFace weights) with a dense 256 head."""
+    import keras
+
+    keras_weights, weights_file = _backbone_weights(backbone_weights)
+    backbone = keras.applications.VGG16(
+        include_top=False, weights=keras_weights, input_shape=(224, 224, 3)
+    )
+    if weights_file:
+        backbone.load_weights(weights_file, skip_mismatch=True)
+    return _transfer_head(backbone, "vgg16", binary)
+
+
+@register("resnet50", _spec(GRAY224, "resnet50"), params=49_280_903, transfer=True)
+def build_resnet50(binary: bool = False, backbone_weights: str | None = None, **_: Any):
+    """ResNet50 convolutional base (ImageNet or VGGFace2 weights) with a dense 256 head."""
+    import keras
+
+    keras_weights, weights_file = _backbone_weights(backbone_weights)
+    backbone = keras.applications.ResNet50(
+        include_top=False, weights=keras_weights, input_shape=(224, 224, 3)
+    )
+    if weights_file:
+        backbone.load_weights(weights_file, skip_mismatch=True)
+    return _transfer_head(backbone, "resnet50", binary)

@@ -1,0 +1,63 @@
+"""`fer-train`: train one architecture on one dataset variant into an artifact folder."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engines.cli_support import run_cli
+from train.backend_choice import choose_training_backend
+
+app = typer.Typer(add_completion=False, help="Train a FER model (paper §4) into an artifact folder.")
+
+
+@app.command()
+def main(
+    architecture: Annotated[str, typer.Option("--arch", help="five_layer, six_layer, vgg16, ...")],
+    data: Annotated[Path, typer.Option(help="fer2013.npz, fer2013.csv or an image folder")],
+    out: Annotated[Path, typer.Option(help="artifact folder to write")],
+    run_dir: Annotated[
+        Path | None, typer.Option(help="checkpoints (default: OUT/run); keep outside the repo")
+    ] = None,
+    variant: Annotated[str, typer.Option(help="original, filtered, balanced, ...")] = "original",
+    recipe: Annotated[str, typer.Option(help="paper (100 epochs, plateau) or cpu")] = "cpu",
+    epochs: Annotated[int | None, typer.Option(help="override the recipe's epochs")] = None,
+    positive: Annotated[
+        str | None, typer.Option(help="train a binary one-vs-rest model for this emotion")
+    ] = None,
+    split_scheme: Annotated[str, typer.Option(help="official or random (80/10/10)")] = "official",
+    backbone_weights: Annotated[str, typer.Option(help="imagenet, none or a file")] = "none",
+    resume: Annotated[bool, typer.Option(help="continue from the run folder's checkpoint")] = False,
+    max_steps: Annotated[int | None, typer.Option(help="steps per epoch (smoke tests)")] = None,
+    limit: Annotated[int | None, typer.Option(help="use only N rows per split (smoke tests)")] = None,
+    seed: int = 1234,
+) -> None:
+    def work() -> None:
+        choose_training_backend()
+        from train.pipeline import train_to_artifact
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+        train_to_artifact(
+            architecture=architecture,
+            data=data,
+            out=out,
+            run_dir=run_dir or out / "run",
+            variant=variant,
+            recipe_name=recipe,
+            epochs=epochs,
+            positive=positive,
+            split_scheme=split_scheme,
+            backbone_weights=backbone_weights,
+            resume=resume,
+            max_steps=max_steps,
+            limit=limit,
+            seed=seed,
+            command=shlex.join(["fer-train", *sys.argv[1:]]),
+        )
+
+    run_cli(work)

@@ -1,0 +1,256 @@
+"""Resumable training of one registered architecture on one dataset variant.
+
+A run folder (outside the repository for long runs) holds `last.keras` (model + optimizer, written
+every epoch), `best.weights.h5` (best validation accuracy), `history.csv` and `state.json`. Running
+again with `resume=True` continues from the last finished epoch with the same schedule.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engines.errors import UsageError
+from engines.preprocess import to_model_input
+from engines.spec import ModelSpec
+from train.architectures import build_model, get_architecture
+from train.datasets import FaceSet
+from train.recipes import Recipe
+
+log = logging.getLogger(__name__)
+
+LAST_CHECKPOINT = "last.keras"
+BEST_WEIGHTS = "best.weights.h5"
+STATE_FILE = "state.json"
+HISTORY_FILE = "history.csv"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run. `positive_class` set means a binary one-vs-rest model for that class."""
+
+    architecture: str
+    recipe: Recipe
+    run_dir: Path
+    epochs: int | None = None
+    positive_class: int | None = None
+    backbone_weights: str | None = None
+    balanced: bool = False
+    max_steps_per_epoch: int | None = None  # tests: a few steps only
+    seed: int = 1234
+    resume: bool = False
+
+
+def read_state(run_dir: Path) -> dict:
+    path = run_dir / STATE_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _write_state(run_dir: Path, state: dict) -> None:
+    tmp = run_dir / (STATE_FILE + ".tmp")
+    tmp.write_text(json.dumps(state, indent=2))
+    os.replace(tmp, run_dir / STATE_FILE)
+
+
+def spec_for(config: TrainConfig) -> ModelSpec:
+    from engines.labels import EMOTIONS
+
+    spec = get_architecture(config.architecture).spec
+    if config.positive_class is None:
+        return spec
+    return ModelSpec.from_dict(
+        {**spec.to_dict(), "labels": [EMOTIONS[config.positive_class]], "output": "sigmoid"}
+    )
+
+
+def _targets(faces: FaceSet, config: TrainConfig) -> np.ndarray:
+    if config.positive_class is not None:
+        return (faces.labels == config.positive_class).astype(np.float32)[:, None]
+    from engines.labels import NUM_CLASSES
+
+    return np.eye(NUM_CLASSES, dtype=np.float32)[faces.labels]
+
+
+def make_dataset(faces: FaceSet, config: TrainConfig, spec: ModelSpec, training: bool):
+    """tf.data pipeline: uint8 faces -> to_model_input per batch -> augmentation (training only)."""
+    import tensorflow as tf
+
+    from train.augment import make_augmenter
+
+    batch_size = config.recipe.batch_size
+    dataset = tf.data.Dataset.from_tensor_slices((faces.images, _targets(faces, config)))
+    if training:
+        dataset = dataset.shuffle(len(faces), seed=config.seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size)
+
+    def preprocess(images, targets):
+        pixels = tf.numpy_function(
+            lambda batch: to_model_input(batch, spec), [images], tf.float32, stateful=False
+        )
+        pixels.set_shape((None, *spec.input_shape))
+        return pixels, targets
+
+    dataset = dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
+    if training:
+        augmenter = make_augmenter(config.seed)
+        dataset = dataset.map(
+            lambda x, y: (augmenter(x), y), num_parallel_calls=tf.data.AUTOTUNE
+        )
+        if config.max_steps_per_epoch:
+            dataset = dataset.take(config.max_steps_per_epoch)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _loss_and_metrics(config: TrainConfig):
+    import keras
+
+    smoothing = config.recipe.label_smoothing
+    if config.positive_class is not None:
+        loss = keras.losses.BinaryCrossentropy(label_smoothing=smoothing)
+        return loss, [keras.metrics.BinaryAccuracy(name="accuracy")]
+    loss = keras.losses.CategoricalCrossentropy(label_smoothing=smoothing)
+    return loss, [keras.metrics.CategoricalAccuracy(name="accuracy")]
+
+
+def _compile(model, config: TrainConfig, steps_per_epoch: int, epochs: int) -> None:
+    import keras
+
+    recipe = config.recipe
+    transfer = get_architecture(config.architecture).transfer
+    base_lr = recipe.learning_rate or (1e-4 if transfer else 1e-3)
+    if recipe.schedule == "cosine":
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=base_lr / 10,
+            decay_steps=max(1, steps_per_epoch * (epochs - 1)),
+            warmup_target=base_lr,
+            warmup_steps=steps_per_epoch,
+        )
+    else:
+        learning_rate = base_lr
+    loss, metrics = _loss_and_metrics(config)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics)
+
+
+def _callbacks(config: TrainConfig, state: dict, total_epochs: int):
+    import keras
+
+    run_dir = config.run_dir
+    best_so_far = state.get("best_val_accuracy")
+
+    class SaveState(keras.callbacks.Callback):
+        """Records progress after the checkpoints of an epoch are on disk (resume reads it)."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            seconds = time.perf_counter() - self.started
+            val = float(logs.get("val_accuracy", float("nan")))
+            best = state.get("best_val_accuracy")
+            if best is None or val > best:
+                state["best_val_accuracy"], state["best_epoch"] = val, epoch + 1
+            state["epoch"] = epoch + 1
+            state.setdefault("epoch_seconds", []).append(round(seconds, 1))
+            _write_state(run_dir, state)
+            log.info(
+                "epoch %d/%d  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  (%.0f s)",
+                epoch + 1,
+                total_epochs,
+                logs.get("loss", math.nan),
+                logs.get("accuracy", math.nan),
+                logs.get("val_loss", math.nan),
+                val,
+                seconds,
+            )
+
+    callbacks = [
+        keras.callbacks.ModelCheckpoint(
+            run_dir / BEST_WEIGHTS,
+            monitor="val_accuracy",
+            mode="max",
+            save_best_only=True,
+            save_weights_only=True,
+            initial_value_threshold=best_so_far,
+        ),
+        keras.callbacks.ModelCheckpoint(run_dir / LAST_CHECKPOINT, save_best_only=False),
+        keras.callbacks.CSVLogger(run_dir / HISTORY_FILE, append=True),
+        SaveState(),
+    ]
+    if config.recipe.schedule == "plateau":
+        patience = config.recipe.plateau_patience
+        if config.balanced and not get_architecture(config.architecture).transfer:
+            patience = config.recipe.plateau_patience_balanced_custom
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_accuracy", mode="max", factor=0.4, patience=patience
+            )
+        )
+    return callbacks
+
+
+def train_model(config: TrainConfig, train: FaceSet, val: FaceSet):
+    """Train (or resume) and return the Keras model with the best validation weights loaded."""
+    import keras
+
+    if config.recipe.mixed_bfloat16:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    keras.utils.set_random_seed(config.seed)
+    config.run_dir.mkdir(parents=True, exist_ok=True)
+    spec = spec_for(config)
+    state = read_state(config.run_dir) if config.resume else {}
+    epochs = config.epochs or state.get("epochs") or config.recipe.epochs
+    if state.get("epochs") and epochs != state["epochs"] and config.recipe.schedule == "cosine":
+        raise UsageError(
+            f"{config.run_dir}: this run's cosine schedule was set for {state['epochs']} epochs",
+            hint="resume without --epochs, or start a new run folder",
+        )
+    train_ds = make_dataset(train, config, spec, training=True)
+    val_ds = make_dataset(val, config, spec, training=False)
+    steps = config.max_steps_per_epoch or math.ceil(len(train) / config.recipe.batch_size)
+
+    last = config.run_dir / LAST_CHECKPOINT
+    if config.resume and last.is_file() and state.get("epoch"):
+        log.info("resuming %s from epoch %d", config.run_dir, state["epoch"])
+        model = keras.models.load_model(last)
+        # Keras restores the optimizer (and its schedule step) but not our loss/metric objects
+        # faithfully (string "accuracy" re-resolves); compile again around the same optimizer.
+        loss, metrics = _loss_and_metrics(config)
+        model.compile(optimizer=model.optimizer, loss=loss, metrics=metrics)
+    else:
+        state = {"epochs": epochs, "architecture": config.architecture, "recipe": config.recipe.name}
+        model = build_model(
+            config.architecture,
+            binary=config.positive_class is not None,
+            backbone_weights=config.backbone_weights,
+        )
+        _compile(model, config, steps, epochs)
+    initial_epoch = int(state.get("epoch", 0))
+    if initial_epoch < epochs:
+        model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            callbacks=_callbacks(config, state, epochs),
+            verbose=2 if os.environ.get("FER_TRAIN_VERBOSE") else 0,
+        )
+    return export_best(config)
+
+
+def export_best(config: TrainConfig):
+    """A float32 copy of the architecture with the best validation weights (for artifacts)."""
+    import keras
+
+    keras.mixed_precision.set_global_policy("float32")
+    model = build_model(config.architecture, binary=config.positive_class is not None)
+    best = config.run_dir / BEST_WEIGHTS
+    model.load_weights(best if best.is_file() else config.run_dir / LAST_CHECKPOINT)
+    return model

@@ -1,0 +1,90 @@
+"""fer-train's job: data -> variant -> training -> artifact folder with spec, info and metrics."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from engines.artifacts import record_metrics, save_keras_artifact
+from engines.errors import UnknownNameError
+from engines.labels import EMOTIONS
+from engines.preprocess import to_model_input
+from train.datasets import FaceSet, file_checksum, load_faces, split_faces
+from train.fit import TrainConfig, read_state, spec_for, train_model
+from train.metrics import classification_report
+from train.recipes import get_recipe
+from train.variants import make_variant
+
+log = logging.getLogger(__name__)
+
+
+def _limit(faces: FaceSet, limit: int | None) -> FaceSet:
+    return faces if limit is None else faces.subset(np.arange(min(limit, len(faces))))
+
+
+def train_to_artifact(
+    *,
+    architecture: str,
+    data: Path,
+    out: Path,
+    run_dir: Path,
+    variant: str,
+    recipe_name: str,
+    epochs: int | None,
+    positive: str | None,
+    split_scheme: str,
+    backbone_weights: str,
+    resume: bool,
+    max_steps: int | None,
+    limit: int | None,
+    seed: int,
+    command: str,
+) -> Path:
+    recipe = get_recipe(recipe_name)
+    if positive is not None and positive not in EMOTIONS:
+        raise UnknownNameError("emotion", positive, EMOTIONS)
+    splits = make_variant(split_faces(load_faces(data), split_scheme, seed), variant, seed)
+    train, val, test = (_limit(part, limit) for part in (splits.train, splits.val, splits.test))
+    config = TrainConfig(
+        architecture=architecture,
+        recipe=recipe,
+        run_dir=run_dir,
+        epochs=epochs,
+        positive_class=None if positive is None else EMOTIONS.index(positive),
+        backbone_weights=backbone_weights,
+        balanced="balanced" in variant,
+        max_steps_per_epoch=max_steps,
+        seed=seed,
+        resume=resume,
+    )
+    model = train_model(config, train, val)
+    spec = spec_for(config)
+    state = read_state(run_dir)
+    info = {
+        "command": command,
+        "data": str(data),
+        "data_sha256": file_checksum(data),
+        "variant": variant,
+        "split_scheme": split_scheme,
+        "recipe": recipe_name,
+        "mixed_bfloat16": recipe.mixed_bfloat16,
+        "epochs": state.get("epoch"),
+        "best_epoch": state.get("best_epoch"),
+        "best_val_accuracy": state.get("best_val_accuracy"),
+        "epoch_seconds": state.get("epoch_seconds"),
+        "history_csv": (run_dir / "history.csv").read_text() if (run_dir / "history.csv").is_file()
+        else "",
+    }
+    save_keras_artifact(model, spec, out, info)
+    scores = model.predict(to_model_input(test.images, spec), batch_size=256, verbose=0)
+    if positive is None:
+        report = classification_report(test.labels, scores.argmax(axis=1))
+    else:
+        truth = (test.labels == EMOTIONS.index(positive)).astype(int)
+        report = classification_report(truth, (scores[:, 0] > 0.5).astype(int), ("other", positive))
+    record_metrics(out, "test/keras/fp32", report)
+    log.info("test accuracy %.4f  macro-F1 %.4f  (%d faces)", report["accuracy"],
+             report["macro_f1"], report["n"])
+    return out
