@@ -36,7 +36,10 @@ def run_cli(work: Callable[[], object]) -> None:
         raise typer.Exit(1) from None
     except OSError as error:
         logging.getLogger(__name__).debug("OS error", exc_info=True)
-        print(f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
+        print(
+            f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
+            file=sys.stderr,
+        )
         raise typer.Exit(1) from None
 
 

@@ -1,7 +1,8 @@
 """The one exception hierarchy of the project.
 
 Library code raises these; only the command-line layer catches them, prints one line on stderr and
-sets the exit code: 2 for bad usage or input (`UsageError` and subclasses), 1 for a failure during work.
+sets the exit code: 2 for bad usage or input (`UsageError` and subclasses), 1 for a failure
+during work.
 """
 
 from __future__ import annotations

@@ -31,7 +31,9 @@ class Prediction:
 
     def __post_init__(self) -> None:
         if self.probs.ndim != 2 or self.probs.shape[1] != len(self.labels):
-            raise ValueError(f"probabilities of shape {self.probs.shape} for {len(self.labels)} labels")
+            raise ValueError(
+                f"probabilities of shape {self.probs.shape} for {len(self.labels)} labels"
+            )
 
     def __len__(self) -> int:
         return len(self.probs)
@@ -68,12 +70,15 @@ class FerModel:
         if self.kind == "ovr":
             covered = [label for b in self.backends for label in b.spec.labels]
             if sorted(covered) != sorted(EMOTIONS):
-                raise ModelFileError(f"{artifact.folder}: OVR members cover {covered}, "
-                                     f"not the seven emotions once each")
+                raise ModelFileError(
+                    f"{artifact.folder}: OVR members cover {covered}, "
+                    f"not the seven emotions once each"
+                )
 
     @classmethod
-    def open(cls, model: str, mode: str = "single", backend: str = "auto",
-             precision: str = "auto") -> FerModel:
+    def open(
+        cls, model: str, mode: str = "single", backend: str = "auto", precision: str = "auto"
+    ) -> FerModel:
         return cls(resolve_model(model, mode), backend, precision)
 
     @property

@@ -32,8 +32,10 @@ def to_model_input(images: np.ndarray | Sequence[np.ndarray], spec: ModelSpec) -
         else:
             batch = batch[..., ::-1]  # BGR -> RGB
     else:
-        batch = np.stack([_resize_one(image, spec) for image in images]) if len(images) else (
-            np.zeros((0, spec.height, spec.width, 1), np.float32)
+        batch = (
+            np.stack([_resize_one(image, spec) for image in images])
+            if len(images)
+            else (np.zeros((0, spec.height, spec.width, 1), np.float32))
         )
     if spec.channels == 3 and batch.shape[-1] == 1:
         batch = np.repeat(batch, 3, axis=-1)  # gray-trained transfer models see gray in 3 channels
@@ -41,8 +43,10 @@ def to_model_input(images: np.ndarray | Sequence[np.ndarray], spec: ModelSpec) -
 
 
 def _already_sized(images: np.ndarray, spec: ModelSpec) -> bool:
-    return images.shape[1] == spec.height and images.shape[2] == spec.width and (
-        images.ndim == 3 or images.shape[3] == 3
+    return (
+        images.shape[1] == spec.height
+        and images.shape[2] == spec.width
+        and (images.ndim == 3 or images.shape[3] == 3)
     )
 
 

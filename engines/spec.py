@@ -17,7 +17,10 @@ from engines.labels import EMOTIONS
 
 SPEC_FILENAME = "spec.json"
 COLORS = ("gray", "rgb")
-NORMALIZATIONS = ("unit", "caffe")  # unit: x/255; caffe: BGR minus ImageNet means (Keras VGG/ResNet)
+NORMALIZATIONS = (
+    "unit",
+    "caffe",
+)  # unit: x/255; caffe: BGR minus ImageNet means (Keras VGG/ResNet)
 OUTPUTS = ("softmax", "sigmoid")
 PRECISIONS = ("fp32", "fp16", "int8")
 
@@ -46,10 +49,14 @@ class ModelSpec:
             raise ModelFileError(f"spec input_shape {self.input_shape} is not (H, W, 1|3)")
         if self.color not in COLORS:
             raise ModelFileError(f"spec color '{self.color}' is not one of {COLORS}")
-        if self.color == "rgb" and channels != 3:  # gray models may take 1 or 3 (replicated) channels
+        if (
+            self.color == "rgb" and channels != 3
+        ):  # gray models may take 1 or 3 (replicated) channels
             raise ModelFileError(f"spec color 'rgb' needs 3 channels, not {channels}")
         if self.normalization not in NORMALIZATIONS:
-            raise ModelFileError(f"spec normalization '{self.normalization}' not in {NORMALIZATIONS}")
+            raise ModelFileError(
+                f"spec normalization '{self.normalization}' not in {NORMALIZATIONS}"
+            )
         if self.output not in OUTPUTS:
             raise ModelFileError(f"spec output '{self.output}' is not one of {OUTPUTS}")
         if self.precision not in PRECISIONS:

@@ -39,7 +39,8 @@ def available_names() -> list[str]:
     for root in model_dirs():
         if root.is_dir():
             names.update(
-                p.name for p in root.iterdir()
+                p.name
+                for p in root.iterdir()
                 if (p / SPEC_FILENAME).is_file() or (p / MEMBERS_FILE).is_file()
             )
     return sorted(names)
@@ -114,19 +115,24 @@ def resolve_model(model: str, mode: str) -> Artifact:
     if mode == "ensemble":
         if len(names) > 1:
             members = tuple(load_artifact(name) for name in names)
-            return Artifact("+".join(a.name for a in members), members[0].folder, "ensemble",
-                            members)
+            return Artifact(
+                "+".join(a.name for a in members), members[0].folder, "ensemble", members
+            )
         artifact = load_artifact(names[0])
         if artifact.kind == "ensemble":
             return artifact
         default = load_artifact(DEFAULT_ENSEMBLE)
         if artifact.name in {m.name for m in default.members}:
             return default
-        raise UsageError(f"'{names[0]}' is not an ensemble",
-                         hint="name the members: --model five_layer,six_layer")
+        raise UsageError(
+            f"'{names[0]}' is not an ensemble",
+            hint="name the members: --model five_layer,six_layer",
+        )
     if len(names) > 1:
-        raise UsageError(f"--mode {mode} takes one model, got {len(names)}",
-                         hint="use --mode ensemble for several models")
+        raise UsageError(
+            f"--mode {mode} takes one model, got {len(names)}",
+            hint="use --mode ensemble for several models",
+        )
     artifact = load_artifact(names[0])
     if mode == "ovr":
         if artifact.kind == "ovr":
@@ -134,9 +140,12 @@ def resolve_model(model: str, mode: str) -> Artifact:
         try:
             return load_artifact(names[0] + OVR_SUFFIX)
         except UnknownNameError:
-            raise UsageError(f"'{names[0]}' has no one-vs-rest set ('{names[0]}{OVR_SUFFIX}')",
-                             hint="train one with fer-train --positive for each emotion") from None
+            raise UsageError(
+                f"'{names[0]}' has no one-vs-rest set ('{names[0]}{OVR_SUFFIX}')",
+                hint="train one with fer-train --positive for each emotion",
+            ) from None
     if artifact.kind != "single":
-        raise UsageError(f"'{names[0]}' is an {artifact.kind} artifact",
-                         hint=f"use --mode {artifact.kind}")
+        raise UsageError(
+            f"'{names[0]}' is an {artifact.kind} artifact", hint=f"use --mode {artifact.kind}"
+        )
     return artifact

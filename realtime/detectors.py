@@ -44,15 +44,17 @@ class MediaPipeDetector:
         import cv2
 
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        result = self._detector.detect(self._mp.Image(image_format=self._mp.ImageFormat.SRGB,
-                                                      data=rgb))
+        result = self._detector.detect(
+            self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
+        )
         if not result.detections:
             return FaceBoxes.empty()
         boxes, scores = [], []
         for detection in result.detections:
             box = detection.bounding_box
-            boxes.append([box.origin_x, box.origin_y, box.origin_x + box.width,
-                          box.origin_y + box.height])
+            boxes.append(
+                [box.origin_x, box.origin_y, box.origin_x + box.width, box.origin_y + box.height]
+            )
             scores.append(detection.categories[0].score if detection.categories else 1.0)
         return _valid(np.array(boxes, np.float32), np.array(scores, np.float32), image)
 
@@ -78,7 +80,10 @@ class HaarDetector:
 
         gray = cv2.equalizeHist(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
         found, _, weights = self._cascade.detectMultiScale3(
-            gray, scaleFactor=1.1, minNeighbors=5, minSize=(self.min_size, self.min_size),
+            gray,
+            scaleFactor=1.1,
+            minNeighbors=5,
+            minSize=(self.min_size, self.min_size),
             outputRejectLevels=True,
         )
         if len(found) == 0:

@@ -35,7 +35,9 @@ def square_crop_boxes(xyxy: np.ndarray, width: int, height: int, margin: float =
 def crop_faces(image: np.ndarray, xyxy: np.ndarray, margin: float = 0.2) -> list[np.ndarray]:
     """Views of the square crops of `image` around each box."""
     height, width = image.shape[:2]
-    return [image[y1:y2, x1:x2] for x1, y1, x2, y2 in square_crop_boxes(xyxy, width, height, margin)]
+    return [
+        image[y1:y2, x1:x2] for x1, y1, x2, y2 in square_crop_boxes(xyxy, width, height, margin)
+    ]
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -43,8 +43,13 @@ def run_live(options: LiveOptions) -> RunStats:
         )
         detector = make_detector(options.detector, options.min_score)
         stack.callback(detector.close)
-        pipeline = Pipeline(model, detector, PipelineOptions(
-            margin=options.margin, smooth_alpha=options.smooth_alpha, batch_frames=1))
+        pipeline = Pipeline(
+            model,
+            detector,
+            PipelineOptions(
+                margin=options.margin, smooth_alpha=options.smooth_alpha, batch_frames=1
+            ),
+        )
         outputs, frame_outputs = [], []
         if options.csv is not None:
             csv_sink = CsvSink(options.csv, smoothed=options.smooth_alpha < 1.0)

@@ -29,18 +29,31 @@ def main(
     max_frames: Annotated[int | None, typer.Option(min=1, help="stop after N frames")] = None,
     record: Annotated[Path | None, typer.Option(help="write the annotated video (mp4)")] = None,
     csv: Annotated[Path | None, typer.Option(help="write one row per face per frame")] = None,
-    stall_timeout: Annotated[float, typer.Option(help="seconds without a frame before stopping")]
-    = 10.0,
+    stall_timeout: Annotated[
+        float, typer.Option(help="seconds without a frame before stopping")
+    ] = 10.0,
 ) -> None:
     def work() -> None:
         from realtime.live import LiveOptions, run_live
 
-        stats = run_live(LiveOptions(
-            camera=camera, model=model, mode=mode, backend=backend, precision=precision,
-            detector=detector, min_score=min_score, margin=margin,
-            smooth_alpha=smooth_alpha if smooth else 1.0, display=display,
-            max_frames=max_frames, record=record, csv=csv, stall_timeout=stall_timeout,
-        ))
+        stats = run_live(
+            LiveOptions(
+                camera=camera,
+                model=model,
+                mode=mode,
+                backend=backend,
+                precision=precision,
+                detector=detector,
+                min_score=min_score,
+                margin=margin,
+                smooth_alpha=smooth_alpha if smooth else 1.0,
+                display=display,
+                max_frames=max_frames,
+                record=record,
+                csv=csv,
+                stall_timeout=stall_timeout,
+            )
+        )
         stages = "  ".join(f"{k} {v:.1f}" for k, v in stats.stage_p50().items())
         stderr_console().print(
             f"{stats.frames} frames, {stats.frames_with_faces} with faces, {stats.fps:.1f} fps"

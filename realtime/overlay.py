@@ -11,8 +11,12 @@ from realtime.types import FaceResult, Timings
 
 # BGR colour per emotion, so the same emotion always looks the same.
 COLORS = {
-    "angry": (40, 40, 230), "disgust": (40, 150, 40), "fear": (160, 60, 160),
-    "happy": (40, 210, 250), "sad": (200, 120, 40), "surprise": (240, 200, 60),
+    "angry": (40, 40, 230),
+    "disgust": (40, 150, 40),
+    "fear": (160, 60, 160),
+    "happy": (40, 210, 250),
+    "sad": (200, 120, 40),
+    "surprise": (240, 200, 60),
     "neutral": (190, 190, 190),
 }
 
@@ -21,18 +25,22 @@ def _scale(image: np.ndarray) -> float:
     return max(0.4, min(image.shape[:2]) / 480)
 
 
-def annotate(image: np.ndarray, faces: list[FaceResult], timings: Timings | None = None,
-             fps: float | None = None) -> np.ndarray:
+def annotate(
+    image: np.ndarray,
+    faces: list[FaceResult],
+    timings: Timings | None = None,
+    fps: float | None = None,
+) -> np.ndarray:
     """Draw on `image` in place (and return it)."""
     import cv2
 
     scale = _scale(image)
-    thickness = max(1, int(round(2 * scale)))
+    thickness = max(1, round(2 * scale))
     for face in faces:
         label_index = int(np.argmax(face.smoothed))
         label = EMOTIONS[label_index]
         color = COLORS[label]
-        x1, y1, x2, y2 = (int(round(v)) for v in face.box)
+        x1, y1, x2, y2 = (round(v) for v in face.box)
         cv2.rectangle(image, (x1, y1), (x2, y2), color, thickness)
         text = f"#{face.face_id} {label} {face.smoothed[label_index]:.0%}"
         _label(image, text, (x1, max(y1, 0)), color, scale)
@@ -52,8 +60,16 @@ def _label(image: np.ndarray, text: str, anchor: tuple[int, int], color, scale: 
     x, y = anchor
     y_top = y - height - base - 4 if y - height - base - 4 >= 0 else y
     cv2.rectangle(image, (x, y_top), (x + width + 4, y_top + height + base + 4), color, -1)
-    cv2.putText(image, text, (x + 2, y_top + height + 2), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
-                (0, 0, 0), max(1, int(scale)), cv2.LINE_AA)
+    cv2.putText(
+        image,
+        text,
+        (x + 2, y_top + height + 2),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        font_scale,
+        (0, 0, 0),
+        max(1, int(scale)),
+        cv2.LINE_AA,
+    )
 
 
 def _bars(image: np.ndarray, probs: np.ndarray, scale: float) -> None:
@@ -68,16 +84,30 @@ def _bars(image: np.ndarray, probs: np.ndarray, scale: float) -> None:
     if x0 < 0:
         return
     overlay = image.copy()
-    cv2.rectangle(overlay, (x0 - 4, y0 - 4),
-                  (image.shape[1] - 4, y0 + row * len(EMOTIONS) + 4), (0, 0, 0), -1)
+    cv2.rectangle(
+        overlay, (x0 - 4, y0 - 4), (image.shape[1] - 4, y0 + row * len(EMOTIONS) + 4), (0, 0, 0), -1
+    )
     cv2.addWeighted(overlay, 0.5, image, 0.5, 0, dst=image)
     for i, (label, p) in enumerate(zip(EMOTIONS, probs, strict=True)):
         y = y0 + i * row
-        cv2.putText(image, label, (x0, y + row - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * scale,
-                    (255, 255, 255), 1, cv2.LINE_AA)
+        cv2.putText(
+            image,
+            label,
+            (x0, y + row - 4),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.4 * scale,
+            (255, 255, 255),
+            1,
+            cv2.LINE_AA,
+        )
         length = int(bar_width * float(np.clip(p, 0, 1)))
-        cv2.rectangle(image, (x0 + text_width, y + 2), (x0 + text_width + length, y + row - 2),
-                      COLORS[label], -1)
+        cv2.rectangle(
+            image,
+            (x0 + text_width, y + 2),
+            (x0 + text_width + length, y + row - 2),
+            COLORS[label],
+            -1,
+        )
 
 
 def _stats(image: np.ndarray, timings: Timings | None, fps: float | None, scale: float) -> None:
@@ -88,7 +118,23 @@ def _stats(image: np.ndarray, timings: Timings | None, fps: float | None, scale:
         parts += [f"{stage} {ms:.1f}" for stage, ms in timings.ms.items() if stage != "write"]
     text = "  ".join(parts) + (" ms" if timings is not None and timings.ms else "")
     y = image.shape[0] - int(8 * scale)
-    cv2.putText(image, text, (int(6 * scale), y), cv2.FONT_HERSHEY_SIMPLEX, 0.45 * scale,
-                (0, 0, 0), max(2, int(3 * scale)), cv2.LINE_AA)
-    cv2.putText(image, text, (int(6 * scale), y), cv2.FONT_HERSHEY_SIMPLEX, 0.45 * scale,
-                (255, 255, 255), 1, cv2.LINE_AA)
+    cv2.putText(
+        image,
+        text,
+        (int(6 * scale), y),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.45 * scale,
+        (0, 0, 0),
+        max(2, int(3 * scale)),
+        cv2.LINE_AA,
+    )
+    cv2.putText(
+        image,
+        text,
+        (int(6 * scale), y),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.45 * scale,
+        (255, 255, 255),
+        1,
+        cv2.LINE_AA,
+    )

@@ -20,7 +20,8 @@ from realtime.types import FaceBoxes, FaceResult, Frame, FrameResult, Timings
 
 @dataclass(frozen=True)
 class PipelineOptions:
-    """margin: crop growth around each box; smooth_alpha: EMA weight of the newest frame (1 = off)."""
+    """margin: crop growth around each box (share of its side);
+    smooth_alpha: EMA weight of the newest frame (1 = off)."""
 
     margin: float = 0.2
     smooth_alpha: float = 0.5
@@ -90,7 +91,7 @@ class Pipeline:
             item.timings.add("infer", infer_ms / len(pending))
             count = len(item.boxes)
             started = time.perf_counter()
-            faces = self._track(item, prediction.probs[offset:offset + count])
+            faces = self._track(item, prediction.probs[offset : offset + count])
             item.timings.add("track", _ms_since(started))
             offset += count
             yield FrameResult(item.frame, faces, item.timings)
@@ -101,6 +102,13 @@ class Pipeline:
         for row, face_id in enumerate(ids):
             track = self.tracker.track(face_id)
             smoothed = smooth(track, probs[row], self.options.smooth_alpha).copy()
-            faces.append(FaceResult(face_id, item.boxes.xyxy[row], float(item.boxes.scores[row]),
-                                    probs[row].copy(), smoothed))
+            faces.append(
+                FaceResult(
+                    face_id,
+                    item.boxes.xyxy[row],
+                    float(item.boxes.scores[row]),
+                    probs[row].copy(),
+                    smoothed,
+                )
+            )
         return faces

@@ -88,9 +88,12 @@ def run_source(
                 image = None
                 if frame_outputs:
                     fps = stats.frames / max(time.perf_counter() - started, 1e-9)
-                    image = annotate(result.frame.image.copy(), result.faces,
-                                     result.timings if show_stats else None,
-                                     fps if show_stats else None)
+                    image = annotate(
+                        result.frame.image.copy(),
+                        result.faces,
+                        result.timings if show_stats else None,
+                        fps if show_stats else None,
+                    )
                 result.timings.add("draw", (time.perf_counter() - draw_started) * 1000)
                 write_started = time.perf_counter()
                 for sink in outputs:

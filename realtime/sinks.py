@@ -18,8 +18,19 @@ from engines.errors import OutputError
 from engines.labels import EMOTIONS
 from realtime.types import FaceResult, Frame
 
-CSV_COLUMNS = ("frame", "timestamp_s", "face_id", "x", "y", "w", "h", "detection_score", "label",
-               "confidence", *EMOTIONS)
+CSV_COLUMNS = (
+    "frame",
+    "timestamp_s",
+    "face_id",
+    "x",
+    "y",
+    "w",
+    "h",
+    "detection_score",
+    "label",
+    "confidence",
+    *EMOTIONS,
+)
 
 
 def partial_path(path: Path) -> Path:
@@ -31,7 +42,9 @@ def _prepare(path: Path) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise OutputError(f"{path.parent}: cannot create output folder ({error.strerror})") from error
+        raise OutputError(
+            f"{path.parent}: cannot create output folder ({error.strerror})"
+        ) from error
     if not os.access(path.parent, os.W_OK):
         raise OutputError(f"{path.parent}: output folder is not writable")
     return partial_path(path)
@@ -57,11 +70,21 @@ class CsvSink:
             probs = face.smoothed if self.smoothed else face.probs
             top = int(np.argmax(probs))
             x1, y1, x2, y2 = (float(v) for v in face.box)
-            self._writer.writerow([
-                frame.index, f"{frame.timestamp_s:.4f}", face.face_id, round(x1), round(y1),
-                round(x2 - x1), round(y2 - y1), f"{face.detection_score:.4f}", EMOTIONS[top],
-                f"{probs[top]:.4f}", *(f"{p:.4f}" for p in probs),
-            ])
+            self._writer.writerow(
+                [
+                    frame.index,
+                    f"{frame.timestamp_s:.4f}",
+                    face.face_id,
+                    round(x1),
+                    round(y1),
+                    round(x2 - x1),
+                    round(y2 - y1),
+                    f"{face.detection_score:.4f}",
+                    EMOTIONS[top],
+                    f"{probs[top]:.4f}",
+                    *(f"{p:.4f}" for p in probs),
+                ]
+            )
             self.rows += 1
 
     def close(self) -> None:
@@ -80,8 +103,9 @@ class VideoSink:
         self.path = Path(path)
         self.tmp = _prepare(self.path)
         self.size = size  # (width, height)
-        self._writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*"mp4v"),
-                                       fps if fps > 0 else 30.0, size)
+        self._writer = cv2.VideoWriter(
+            str(self.tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps if fps > 0 else 30.0, size
+        )
         if not self._writer.isOpened():
             raise OutputError(f"{self.path}: cannot open an mp4 writer")
         self.frames = 0

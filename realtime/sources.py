@@ -39,7 +39,9 @@ def to_bgr(image: np.ndarray) -> np.ndarray:
     if max(image.shape[:2]) > MAX_SIDE:
         raise SourceError(f"image of {image.shape[1]}×{image.shape[0]} is larger than {MAX_SIDE}")
     if image.dtype != np.uint8:
-        scale = 255.0 / max(float(np.iinfo(image.dtype).max), 1.0) if image.dtype.kind in "ui" else 255
+        scale = (
+            255.0 / max(float(np.iinfo(image.dtype).max), 1.0) if image.dtype.kind in "ui" else 255
+        )
         image = np.clip(image.astype(np.float32) * scale, 0, 255).astype(np.uint8)
     if image.ndim == 2 or image.shape[2] == 1:
         return cv2.cvtColor(image.reshape(image.shape[:2]), cv2.COLOR_GRAY2BGR)
@@ -121,7 +123,8 @@ class VideoFileSource(Source):
                     break
                 position_ms = self.capture.get(cv2.CAP_PROP_POS_MSEC)
                 timestamp = (
-                    position_ms / 1000.0 if position_ms > 0 or index == 0 or self.fps <= 0
+                    position_ms / 1000.0
+                    if position_ms > 0 or index == 0 or self.fps <= 0
                     else index / self.fps
                 )
                 self.frames_decoded = index + 1
@@ -167,8 +170,9 @@ class LiveSource(Source):
         self.capture = cv2.VideoCapture(target)
         if not self.capture.isOpened():
             self.capture.release()
-            raise SourceError(f"cannot open camera or stream '{target}' (missing or busy)",
-                              hint=SOURCE_HINT)
+            raise SourceError(
+                f"cannot open camera or stream '{target}' (missing or busy)", hint=SOURCE_HINT
+            )
         self.capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
         self.fps = float(self.capture.get(cv2.CAP_PROP_FPS) or 0.0)
         self._latest: tuple[np.ndarray, float] | None = None
@@ -201,8 +205,9 @@ class LiveSource(Source):
                     if self._ended:
                         return
                     if not got:
-                        log.warning("%s: no frame for %.0f s, stopping", self.name,
-                                    self.stall_timeout_s)
+                        log.warning(
+                            "%s: no frame for %.0f s, stopping", self.name, self.stall_timeout_s
+                        )
                         self.stalled = True
                         return
                     continue

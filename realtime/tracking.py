@@ -51,8 +51,13 @@ class IouTracker:
                 ids[row] = track.track_id
         for row, assigned in enumerate(ids):
             if not assigned:
-                track = Track(self.next_id, np.asarray(boxes[row], np.float32), timestamp_s,
-                              hits=1, first_seen_s=timestamp_s)
+                track = Track(
+                    self.next_id,
+                    np.asarray(boxes[row], np.float32),
+                    timestamp_s,
+                    hits=1,
+                    first_seen_s=timestamp_s,
+                )
                 self.tracks.append(track)
                 ids[row] = track.track_id
                 self.next_id += 1

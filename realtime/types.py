@@ -20,8 +20,9 @@ class Frame:
 
     def __post_init__(self) -> None:
         if self.image.dtype != np.uint8 or self.image.ndim != 3 or self.image.shape[2] != 3:
-            raise ValueError(f"frame image must be BGR uint8 H×W×3, got {self.image.shape} "
-                             f"{self.image.dtype}")
+            raise ValueError(
+                f"frame image must be BGR uint8 H×W×3, got {self.image.shape} {self.image.dtype}"
+            )
 
     @property
     def height(self) -> int:

@@ -115,7 +115,7 @@ def build_five_layer(binary: bool = False, **_: Any):
 
 @register("six_layer", _spec(GRAY48, "six_layer"), params=34_545_159)
 def build_six_layer(binary: bool = False, **_: Any):
-    """Paper's six-layer CNN: five_layer's blocks plus a 2048-filter block, global average pooling."""
+    """Paper's six-layer CNN: five_layer's blocks, a 2048-filter block, global average pool."""
     import keras
 
     inputs = keras.Input((48, 48, 1), name="face")

@@ -13,7 +13,9 @@ import typer
 from engines.cli_support import run_cli
 from train.backend_choice import choose_training_backend
 
-app = typer.Typer(add_completion=False, help="Train a FER model (paper §4) into an artifact folder.")
+app = typer.Typer(
+    add_completion=False, help="Train a FER model (paper §4) into an artifact folder."
+)
 
 
 @app.command()
@@ -34,7 +36,9 @@ def main(
     backbone_weights: Annotated[str, typer.Option(help="imagenet, none or a file")] = "none",
     resume: Annotated[bool, typer.Option(help="continue from the run folder's checkpoint")] = False,
     max_steps: Annotated[int | None, typer.Option(help="steps per epoch (smoke tests)")] = None,
-    limit: Annotated[int | None, typer.Option(help="use only N rows per split (smoke tests)")] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="use only N rows per split (smoke tests)")
+    ] = None,
     seed: int = 1234,
 ) -> None:
     def work() -> None:

@@ -131,7 +131,7 @@ def _parse_pixels(text: str, path: Path, row: int) -> np.ndarray:
         values = np.array(text.split(), dtype=np.int64)
     except ValueError as error:
         raise InputFileError(f"{path}: row {row}: pixels are not integers") from error
-    side = int(round(np.sqrt(values.size)))
+    side = round(np.sqrt(values.size))
     if values.size == 0 or side * side != values.size:
         raise InputFileError(f"{path}: row {row}: {values.size} pixels is not a square image")
     if values.min() < 0 or values.max() > 255:
@@ -194,12 +194,14 @@ def _with_votes(faces: FaceSet, votes_path: Path) -> FaceSet:
 
 
 def split_faces(faces: FaceSet, scheme: str = "official", seed: int = 42) -> Splits:
-    """official: Training / PublicTest (validation) / PrivateTest (test); random: seeded 80/10/10."""
+    """official: Training / PublicTest (validation) / PrivateTest (test); random: seeded 80/10/10.
+    """
     if scheme == "official":
         parts = [faces.subset(faces.usage == usage) for usage in USAGES]
         if min(len(part) for part in parts) == 0:
             raise UsageError(
-                f"{faces.source}: the official split needs Training, PublicTest and PrivateTest rows",
+                f"{faces.source}: the official split needs Training, PublicTest and "
+                "PrivateTest rows",
                 hint="use --split-scheme random",
             )
         return Splits(*parts)

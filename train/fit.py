@@ -100,9 +100,7 @@ def make_dataset(faces: FaceSet, config: TrainConfig, spec: ModelSpec, training:
     dataset = dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
     if training:
         augmenter = make_augmenter(config.seed)
-        dataset = dataset.map(
-            lambda x, y: (augmenter(x), y), num_parallel_calls=tf.data.AUTOTUNE
-        )
+        dataset = dataset.map(lambda x, y: (augmenter(x), y), num_parallel_calls=tf.data.AUTOTUNE)
         if config.max_steps_per_epoch:
             dataset = dataset.take(config.max_steps_per_epoch)
     return dataset.prefetch(tf.data.AUTOTUNE)
@@ -225,7 +223,11 @@ def train_model(config: TrainConfig, train: FaceSet, val: FaceSet):
         loss, metrics = _loss_and_metrics(config)
         model.compile(optimizer=model.optimizer, loss=loss, metrics=metrics)
     else:
-        state = {"epochs": epochs, "architecture": config.architecture, "recipe": config.recipe.name}
+        state = {
+            "epochs": epochs,
+            "architecture": config.architecture,
+            "recipe": config.recipe.name,
+        }
         model = build_model(
             config.architecture,
             binary=config.positive_class is not None,

@@ -1,4 +1,4 @@
-"""Classification metrics: accuracy, macro and per-class precision / recall / F1, confusion matrix."""
+"""Classification metrics: accuracy, macro and per-class precision/recall/F1, confusion matrix."""
 
 from __future__ import annotations
 
@@ -26,12 +26,14 @@ def classification_report(
     true_positive = np.diag(matrix).astype(np.float64)
     predicted_count = matrix.sum(axis=0).astype(np.float64)
     support = matrix.sum(axis=1).astype(np.float64)
-    precision = np.divide(true_positive, predicted_count, out=np.zeros_like(true_positive),
-                          where=predicted_count > 0)
+    precision = np.divide(
+        true_positive, predicted_count, out=np.zeros_like(true_positive), where=predicted_count > 0
+    )
     recall = np.divide(true_positive, support, out=np.zeros_like(true_positive), where=support > 0)
     denominator = precision + recall
-    f1 = np.divide(2 * precision * recall, denominator, out=np.zeros_like(true_positive),
-                   where=denominator > 0)
+    f1 = np.divide(
+        2 * precision * recall, denominator, out=np.zeros_like(true_positive), where=denominator > 0
+    )
     n = len(truth)
     return {
         "n": n,

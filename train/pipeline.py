@@ -74,7 +74,8 @@ def train_to_artifact(
         "best_epoch": state.get("best_epoch"),
         "best_val_accuracy": state.get("best_val_accuracy"),
         "epoch_seconds": state.get("epoch_seconds"),
-        "history_csv": (run_dir / "history.csv").read_text() if (run_dir / "history.csv").is_file()
+        "history_csv": (run_dir / "history.csv").read_text()
+        if (run_dir / "history.csv").is_file()
         else "",
     }
     save_keras_artifact(model, spec, out, info)
@@ -85,6 +86,10 @@ def train_to_artifact(
         truth = (test.labels == EMOTIONS.index(positive)).astype(int)
         report = classification_report(truth, (scores[:, 0] > 0.5).astype(int), ("other", positive))
     record_metrics(out, "test/keras/fp32", report)
-    log.info("test accuracy %.4f  macro-F1 %.4f  (%d faces)", report["accuracy"],
-             report["macro_f1"], report["n"])
+    log.info(
+        "test accuracy %.4f  macro-F1 %.4f  (%d faces)",
+        report["accuracy"],
+        report["macro_f1"],
+        report["n"],
+    )
     return out

@@ -33,7 +33,7 @@ class Backend(ABC):
             return np.zeros((0, len(self.spec.labels)), np.float32)
         return np.asarray(self._run(np.ascontiguousarray(pixels, np.float32)), np.float32)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends have nothing to free
         """Release the model (sessions, GPU memory)."""
 
     def __enter__(self) -> Backend:

@@ -47,8 +47,9 @@ class OnnxRuntimeBackend(Backend):
         self.input_name = model_input.name
         declared = tuple(model_input.shape[1:])
         if declared != spec.input_shape:
-            raise ModelFileError(f"{path}: model input {declared} does not match spec "
-                                 f"{spec.input_shape}")
+            raise ModelFileError(
+                f"{path}: model input {declared} does not match spec {spec.input_shape}"
+            )
 
     def _run(self, pixels: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: pixels})[0]

@@ -47,8 +47,13 @@ def candidates(folder: Path, backend: str, precision: str) -> list[tuple[str, st
     if precision not in PRECISIONS:
         raise UnknownNameError("precision", precision, PRECISIONS)
     order = [
-        ("tensorrt", "int8"), ("tensorrt", "fp16"), ("onnxruntime", "int8"),
-        ("onnxruntime", "fp32"), ("keras", "fp32"), ("onnxruntime", "fp16"), ("tensorrt", "fp32"),
+        ("tensorrt", "int8"),
+        ("tensorrt", "fp16"),
+        ("onnxruntime", "int8"),
+        ("onnxruntime", "fp32"),
+        ("keras", "fp32"),
+        ("onnxruntime", "fp16"),
+        ("tensorrt", "fp32"),
     ]
     pairs = []
     for pair_backend, pair_precision in order:
@@ -65,8 +70,9 @@ def candidates(folder: Path, backend: str, precision: str) -> list[tuple[str, st
     return pairs
 
 
-def open_backend(folder: Path, spec: ModelSpec, backend: str = "auto",
-                 precision: str = "auto") -> Backend:
+def open_backend(
+    folder: Path, spec: ModelSpec, backend: str = "auto", precision: str = "auto"
+) -> Backend:
     pairs = candidates(folder, backend, precision)
     if not pairs:
         present = sorted(p.name for p in folder.glob("model*"))

@@ -21,8 +21,9 @@ def require_tensorrt():
         import tensorrt
     except ImportError as error:
         raise BackendUnavailableError(
-            "TensorRT is not installed", hint="pip install 'fer-live[gpu]' on a machine with an "
-            "NVIDIA GPU, or use --backend onnxruntime"
+            "TensorRT is not installed",
+            hint="pip install 'fer-live[gpu]' on a machine with an "
+            "NVIDIA GPU, or use --backend onnxruntime",
         ) from error
     return tensorrt
 
