@@ -14,6 +14,7 @@ import numpy as np
 
 from engines.errors import UnknownNameError
 from realtime.geometry import clip_boxes
+from realtime.quiet import native_stderr_muted
 from realtime.types import FaceBoxes
 
 ASSETS = Path(__file__).with_name("assets")
@@ -30,7 +31,8 @@ class MediaPipeDetector:
 
     def __init__(self, model_range: str = "short", min_score: float = 0.5) -> None:
         os.environ.setdefault("GLOG_minloglevel", "2")  # mediapipe's C++ start-up chatter
-        import mediapipe as mp
+        with native_stderr_muted():  # importing mediapipe imports TensorFlow, which logs
+            import mediapipe as mp
 
         vision = mp.tasks.vision
         options = vision.FaceDetectorOptions(
@@ -38,15 +40,21 @@ class MediaPipeDetector:
             min_detection_confidence=min_score,
         )
         self._mp = mp
-        self._detector = vision.FaceDetector.create_from_options(options)
+        with native_stderr_muted():
+            self._detector = vision.FaceDetector.create_from_options(options)
+        self._warmed_up = False
 
     def detect(self, image: np.ndarray) -> FaceBoxes:
         import cv2
 
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        result = self._detector.detect(
-            self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
-        )
+        mp_image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
+        if self._warmed_up:
+            result = self._detector.detect(mp_image)
+        else:  # the first call logs LiteRT delegate/alignment notices on fd 2
+            with native_stderr_muted():
+                result = self._detector.detect(mp_image)
+            self._warmed_up = True
         if not result.detections:
             return FaceBoxes.empty()
         boxes, scores = [], []
@@ -60,7 +68,8 @@ class MediaPipeDetector:
 
     def close(self) -> None:
         if self._detector is not None:
-            self._detector.close()
+            with native_stderr_muted():
+                self._detector.close()
             self._detector = None
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from engines.errors import SourceError
+from realtime.quiet import native_stderr_muted
 from realtime.types import Frame
 
 log = logging.getLogger(__name__)
@@ -167,7 +168,8 @@ class LiveSource(Source):
 
         self.name = str(target)
         self.stall_timeout_s = stall_timeout_s
-        self.capture = cv2.VideoCapture(target)
+        with native_stderr_muted():  # OpenCV's backends each log their own failure to fd 2
+            self.capture = cv2.VideoCapture(target)
         if not self.capture.isOpened():
             self.capture.release()
             raise SourceError(

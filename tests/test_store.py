@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engines.errors import ModelFileError, UnknownNameError, UsageError
+from engines.model import FerModel
+from engines.store import resolve_model
+
+
+def test_unknown_model_lists_names_and_suggests(with_models):
+    with pytest.raises(UnknownNameError) as info:
+        resolve_model("tinny", "single")
+    assert "tiny" in info.value.message and info.value.suggestion == "tiny"
+
+
+def test_unknown_mode(with_models):
+    with pytest.raises(UnknownNameError, match="single"):
+        resolve_model("tiny", "ensembel")
+
+
+def test_modes_resolve(with_models):
+    assert resolve_model("tiny", "single").kind == "single"
+    assert [m.name for m in resolve_model("tiny,tiny_b", "ensemble").members] == ["tiny", "tiny_b"]
+    assert resolve_model("tiny", "ensemble").name == "ensemble"  # the default pair contains tiny
+    assert resolve_model("tiny", "ovr").name == "tiny_ovr"
+    with pytest.raises(UsageError):
+        resolve_model("tiny_b", "ovr")
+
+
+def test_missing_path_is_a_model_file_error(with_models, tmp_path):
+    with pytest.raises(ModelFileError):
+        resolve_model(str(tmp_path / "nope"), "single")
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "keras"])
+def test_backends_agree_and_batch(with_models, backend):
+    crops = [np.random.default_rng(i).integers(0, 256, (64, 64, 3), np.uint8) for i in range(5)]
+    with FerModel.open("tiny", "single", "keras") as ref, FerModel.open("tiny", "single",
+                                                                         backend) as model:
+        expected = ref.predict_crops(crops).probs
+        got = model.predict_crops(crops).probs
+    assert got.shape == (5, 7)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_every_member_runs_once_per_batch(with_models):
+    calls = []
+    with FerModel.open("tiny", "ensemble", "onnxruntime") as model:
+        for backend in model.backends:
+            original = backend._run
+            backend._run = lambda x, original=original: calls.append(len(x)) or original(x)
+        crops = [np.zeros((30, 30, 3), np.uint8)] * 16
+        prediction = model.predict_crops(crops)
+    assert calls == [16, 16]  # two members, one call each for all 16 faces
+    np.testing.assert_allclose(prediction.probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_ovr_mode_gives_distributions_from_sigmoid_scores(with_models):
+    with FerModel.open("tiny", "ovr", "onnxruntime") as model:
+        prediction = model.predict_crops([np.zeros((48, 48, 3), np.uint8)] * 3)
+    np.testing.assert_allclose(prediction.probs.sum(axis=1), 1.0, atol=1e-5)
+    assert (prediction.probs.argmax(axis=1) == prediction.scores.argmax(axis=1)).all()
+
+
+def test_precision_without_file_names_what_is_present(with_models):
+    with pytest.raises(ModelFileError, match="model.onnx"):
+        FerModel.open("tiny", "single", "onnxruntime", "int8")
+
+
+def test_tensorrt_without_package_is_one_clear_error(with_models):
+    from engines.errors import BackendUnavailableError
+
+    with pytest.raises(BackendUnavailableError, match="TensorRT"):
+        FerModel.open("tiny", "single", "tensorrt", "fp32")
