@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from engines import cli_options as model_opt
 from engines.cli_support import run_cli, stderr_console
 from realtime import options as opt
 
@@ -16,10 +17,10 @@ app = typer.Typer(add_completion=False, help=__doc__)
 @app.command()
 def main(
     camera: Annotated[str, typer.Option(help="device index, video/image path or stream URL")] = "0",
-    model: opt.Model = "five_layer",
-    mode: opt.Mode = "single",
-    backend: opt.Backend = "auto",
-    precision: opt.Precision = "auto",
+    model: model_opt.Model = "five_layer",
+    mode: model_opt.Mode = "single",
+    backend: model_opt.Backend = "auto",
+    precision: model_opt.Precision = "auto",
     detector: opt.Detector = "mediapipe",
     min_score: opt.MinScore = 0.5,
     margin: opt.Margin = 0.2,

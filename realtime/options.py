@@ -1,4 +1,5 @@
-"""Command-line options shared by fer-live and fer-video (typer `Annotated` aliases)."""
+"""Command-line options of the video pipeline shared by fer-live and fer-video (model options are
+in engines.cli_options)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,6 @@ from typing import Annotated
 
 import typer
 
-Model = Annotated[
-    str,
-    typer.Option(
-        help="model name or artifact folder; with --mode ensemble a comma list of members"
-    ),
-]
-Mode = Annotated[str, typer.Option(help="single | ensemble | ovr")]
-Backend = Annotated[str, typer.Option(help="auto | onnxruntime | keras | tensorrt")]
-Precision = Annotated[str, typer.Option(help="auto | fp32 | fp16 | int8")]
 Detector = Annotated[
     str, typer.Option(help="mediapipe (BlazeFace short range) | mediapipe-full (wide shots) | haar")
 ]

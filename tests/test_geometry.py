@@ -10,8 +10,15 @@ coords = st.floats(-500, 2500, allow_nan=False)
 sizes = st.integers(1, 2000)
 
 
-@given(x1=coords, y1=coords, w=st.floats(0, 800), h=st.floats(0, 800), width=sizes, height=sizes,
-       margin=st.floats(0, 1))
+@given(
+    x1=coords,
+    y1=coords,
+    w=st.floats(0, 800),
+    h=st.floats(0, 800),
+    width=sizes,
+    height=sizes,
+    margin=st.floats(0, 1),
+)
 def test_square_crops_always_inside_and_non_empty(x1, y1, w, h, width, height, margin):
     crop = square_crop_boxes(np.array([[x1, y1, x1 + w, y1 + h]]), width, height, margin)[0]
     assert 0 <= crop[0] < crop[2] <= width
@@ -37,8 +44,11 @@ def test_clip_boxes_inside(boxes, width, height):
     assert (clipped[:, [1, 3]] >= 0).all() and (clipped[:, [1, 3]] <= height).all()
 
 
-@given(st.lists(st.tuples(coords, coords, st.floats(1, 300), st.floats(1, 300)), min_size=1,
-                max_size=6))
+@given(
+    st.lists(
+        st.tuples(coords, coords, st.floats(1, 300), st.floats(1, 300)), min_size=1, max_size=6
+    )
+)
 def test_iou_bounds_and_self_overlap(boxes):
     xyxy = np.array([[x, y, x + w, y + h] for x, y, w, h in boxes])
     matrix = iou_matrix(xyxy, xyxy)

@@ -6,17 +6,46 @@ import pytest
 
 from tests.conftest import frame_count, read_csv, run_command
 
-CSV_COLUMNS = ["frame", "timestamp_s", "face_id", "x", "y", "w", "h", "detection_score", "label",
-               "confidence", "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+CSV_COLUMNS = [
+    "frame",
+    "timestamp_s",
+    "face_id",
+    "x",
+    "y",
+    "w",
+    "h",
+    "detection_score",
+    "label",
+    "confidence",
+    "angry",
+    "disgust",
+    "fear",
+    "happy",
+    "sad",
+    "surprise",
+    "neutral",
+]
 
 
 @pytest.mark.parametrize("mode", ["single", "ensemble", "ovr"])
 def test_live_on_talking_head_file(media, model_dir, tmp_path, mode):
     csv_path, mp4_path = tmp_path / "out.csv", tmp_path / "out.mp4"
     result = run_command(
-        "fer-live", "--camera", str(media / "talking_head_webcam_man.mp4"), "--model", "tiny",
-        "--mode", mode, "--no-display", "--max-frames", "60", "--csv", str(csv_path),
-        "--record", str(mp4_path), env_extra={"FER_MODEL_DIR": str(model_dir)},
+        "fer-live",
+        "--camera",
+        str(media / "talking_head_webcam_man.mp4"),
+        "--model",
+        "tiny",
+        "--mode",
+        mode,
+        "--no-display",
+        "--max-frames",
+        "60",
+        "--csv",
+        str(csv_path),
+        "--record",
+        str(mp4_path),
+        env_extra={"FER_MODEL_DIR": str(model_dir)},
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
@@ -36,8 +65,15 @@ def test_live_on_talking_head_file(media, model_dir, tmp_path, mode):
 def test_both_faces_found_and_labelled_on_photos(media, model_dir, tmp_path, photo):
     csv_path = tmp_path / "photo.csv"
     result = run_command(
-        "fer-live", "--camera", str(media / photo), "--model", "tiny", "--no-display",
-        "--csv", str(csv_path), env_extra={"FER_MODEL_DIR": str(model_dir)},
+        "fer-live",
+        "--camera",
+        str(media / photo),
+        "--model",
+        "tiny",
+        "--no-display",
+        "--csv",
+        str(csv_path),
+        env_extra={"FER_MODEL_DIR": str(model_dir)},
     )
     assert result.returncode == 0, result.stderr
     _, rows = read_csv(csv_path)
@@ -51,16 +87,24 @@ def test_both_faces_found_and_labelled_on_photos(media, model_dir, tmp_path, pho
     [("7", "cannot open camera or stream '7'"), ("/no/such/video.mp4", "no such camera, file")],
 )
 def test_unopenable_source_is_one_line_and_exit_2(camera, message, model_dir):
-    result = run_command("fer-live", "--camera", camera, "--no-display",
-                         env_extra={"FER_MODEL_DIR": str(model_dir)})
+    result = run_command(
+        "fer-live", "--camera", camera, "--no-display", env_extra={"FER_MODEL_DIR": str(model_dir)}
+    )
     assert result.returncode == 2
     assert message in result.stderr and "--camera takes" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_unknown_model_lists_choices(media, model_dir):
-    result = run_command("fer-live", "--camera", str(media / "photo_obama.jpg"), "--model",
-                         "tinyy", "--no-display", env_extra={"FER_MODEL_DIR": str(model_dir)})
+    result = run_command(
+        "fer-live",
+        "--camera",
+        str(media / "photo_obama.jpg"),
+        "--model",
+        "tinyy",
+        "--no-display",
+        env_extra={"FER_MODEL_DIR": str(model_dir)},
+    )
     assert result.returncode == 2
     assert "unknown model 'tinyy'" in result.stderr and "did you mean 'tiny'" in result.stderr
 
@@ -68,8 +112,16 @@ def test_unknown_model_lists_choices(media, model_dir):
 def test_haar_fallback_finds_the_face(media, model_dir, tmp_path):
     csv_path = tmp_path / "haar.csv"
     result = run_command(
-        "fer-live", "--camera", str(media / "photo_obama.jpg"), "--model", "tiny",
-        "--detector", "haar", "--no-display", "--csv", str(csv_path),
+        "fer-live",
+        "--camera",
+        str(media / "photo_obama.jpg"),
+        "--model",
+        "tiny",
+        "--detector",
+        "haar",
+        "--no-display",
+        "--csv",
+        str(csv_path),
         env_extra={"FER_MODEL_DIR": str(model_dir)},
     )
     assert result.returncode == 0, result.stderr

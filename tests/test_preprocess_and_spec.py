@@ -20,8 +20,13 @@ def test_spec_round_trip(tmp_path):
 
 @pytest.mark.parametrize(
     "changes",
-    [{"input_shape": [48, 48, 2]}, {"color": "blue"}, {"labels": ["joy"]}, {"precision": "int4"},
-     {"color": "rgb", "input_shape": [48, 48, 1]}],
+    [
+        {"input_shape": [48, 48, 2]},
+        {"color": "blue"},
+        {"labels": ["joy"]},
+        {"precision": "int4"},
+        {"color": "rgb", "input_shape": [48, 48, 1]},
+    ],
 )
 def test_invalid_spec_is_rejected(changes):
     with pytest.raises(ModelFileError):

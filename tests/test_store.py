@@ -36,8 +36,10 @@ def test_missing_path_is_a_model_file_error(with_models, tmp_path):
 @pytest.mark.parametrize("backend", ["onnxruntime", "keras"])
 def test_backends_agree_and_batch(with_models, backend):
     crops = [np.random.default_rng(i).integers(0, 256, (64, 64, 3), np.uint8) for i in range(5)]
-    with FerModel.open("tiny", "single", "keras") as ref, FerModel.open("tiny", "single",
-                                                                         backend) as model:
+    with (
+        FerModel.open("tiny", "single", "keras") as ref,
+        FerModel.open("tiny", "single", backend) as model,
+    ):
         expected = ref.predict_crops(crops).probs
         got = model.predict_crops(crops).probs
     assert got.shape == (5, 7)
@@ -64,7 +66,7 @@ def test_ovr_mode_gives_distributions_from_sigmoid_scores(with_models):
 
 
 def test_precision_without_file_names_what_is_present(with_models):
-    with pytest.raises(ModelFileError, match="model.onnx"):
+    with pytest.raises(ModelFileError, match=r"model\.onnx"):
         FerModel.open("tiny", "single", "onnxruntime", "int8")
 
 

@@ -194,8 +194,7 @@ def _with_votes(faces: FaceSet, votes_path: Path) -> FaceSet:
 
 
 def split_faces(faces: FaceSet, scheme: str = "official", seed: int = 42) -> Splits:
-    """official: Training / PublicTest (validation) / PrivateTest (test); random: seeded 80/10/10.
-    """
+    """official: Training / PublicTest (validation) / PrivateTest (test); random: 80/10/10."""
     if scheme == "official":
         parts = [faces.subset(faces.usage == usage) for usage in USAGES]
         if min(len(part) for part in parts) == 0:

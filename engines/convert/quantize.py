@@ -1,0 +1,107 @@
+"""FP32 ONNX -> FP16 ONNX (FP32 inputs/outputs) and INT8 ONNX with explicit Q/DQ nodes.
+
+INT8 is ONNX Runtime static quantization in QDQ format: symmetric per-channel INT8 weights,
+activations calibrated on real face crops passed in by the caller (the training split, never the
+test split), preprocessed by the same `to_model_input` as at run time. The same Q/DQ file is what
+TensorRT builds an explicit-precision INT8 engine from. (Dynamic quantization was slower than FP32
+on these CPUs, so it is not offered.)
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from engines.convert.onnx_export import set_spec_metadata
+from engines.errors import UnknownNameError
+from engines.spec import ModelSpec
+
+CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
+
+
+def convert_fp16(fp32_path: Path, spec: ModelSpec, out_path: Path) -> Path:
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    model = onnx.load(str(fp32_path))
+    # keep_io_types: callers keep feeding float32 and reading float32.
+    half = convert_float_to_float16(model, keep_io_types=True)
+    set_spec_metadata(half, spec.with_precision("fp16"))
+    _save_atomic(half, out_path)
+    return out_path
+
+
+class _FaceBatches:
+    """onnxruntime CalibrationDataReader over model-ready pixels, in batches."""
+
+    def __init__(self, input_name: str, pixels: np.ndarray, batch_size: int) -> None:
+        self._batches = iter(
+            [{input_name: pixels[i : i + batch_size]} for i in range(0, len(pixels), batch_size)]
+        )
+
+    def get_next(self):
+        return next(self._batches, None)
+
+
+def convert_int8(
+    fp32_path: Path,
+    spec: ModelSpec,
+    out_path: Path,
+    calibration_pixels: np.ndarray,
+    method: str = "minmax",
+    batch_size: int = 64,
+) -> Path:
+    """Static INT8 Q/DQ quantization calibrated on `calibration_pixels` (to_model_input output)."""
+    import onnx
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    methods = {
+        "minmax": CalibrationMethod.MinMax,
+        "entropy": CalibrationMethod.Entropy,
+        "percentile": CalibrationMethod.Percentile,
+    }
+    if method not in methods:
+        raise UnknownNameError("calibration method", method, CALIBRATION_METHODS)
+    input_name = onnx.load(str(fp32_path), load_external_data=False).graph.input[0].name
+
+    class Reader(_FaceBatches, CalibrationDataReader):
+        pass
+
+    with tempfile.TemporaryDirectory() as scratch:
+        prepared = Path(scratch) / "prepared.onnx"
+        quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
+        quantized = Path(scratch) / "int8.onnx"
+        quantize_static(
+            str(prepared),
+            str(quantized),
+            Reader(input_name, calibration_pixels.astype(np.float32), batch_size),
+            quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QInt8,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            calibrate_method=methods[method],
+            # Symmetric activations (zero point 0) is what TensorRT's explicit INT8 requires.
+            extra_options={"ActivationSymmetric": True, "WeightSymmetric": True},
+        )
+        model = onnx.load(str(quantized))
+    set_spec_metadata(model, spec.with_precision("int8"))
+    _save_atomic(model, out_path)
+    return out_path
+
+
+def _save_atomic(model, out_path: Path) -> None:
+    import onnx
+
+    tmp = out_path.with_name(out_path.name + ".partial")
+    onnx.save(model, str(tmp))
+    os.replace(tmp, out_path)

@@ -1,0 +1,142 @@
+"""fer-convert's job: run a converter on an artifact folder and record what it cost in accuracy."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engines.artifacts import record_metrics
+from engines.backends.select import ONNX_FILES
+from engines.errors import UnknownNameError, UsageError
+from engines.preprocess import to_model_input
+from engines.spec import load_spec
+from engines.store import load_artifact
+from train.datasets import load_faces
+from train.evaluate import select_split
+
+TARGETS = ("onnx", "fp16", "int8", "tensorrt")
+
+
+def convert_artifact(
+    model: str,
+    to: str,
+    *,
+    calib_data: Path | None,
+    calib_size: int,
+    calib_method: str,
+    eval_data: Path | None,
+    eval_split: str,
+    out: Path | None,
+) -> dict[str, Any]:
+    if to not in TARGETS:
+        raise UnknownNameError("conversion target", to, TARGETS)
+    artifact = load_artifact(model)
+    if artifact.kind != "single":
+        # Ensembles and OVR sets convert member by member, each into its own folder.
+        return {
+            "path": str(artifact.folder),
+            "members": [
+                convert_artifact(
+                    str(m.folder),
+                    to,
+                    calib_data=calib_data,
+                    calib_size=calib_size,
+                    calib_method=calib_method,
+                    eval_data=eval_data,
+                    eval_split=eval_split,
+                    out=None,
+                )
+                for m in artifact.members
+            ],
+        }
+    folder = artifact.folder
+    if out is not None and out.resolve() != folder.resolve():
+        shutil.copytree(folder, out, dirs_exist_ok=True)
+        folder = out
+    spec = load_spec(folder)
+    fp32 = folder / ONNX_FILES["fp32"]
+    if to == "tensorrt":
+        from engines.convert.tensorrt_engine import build_engine
+
+        return {"path": str(build_engine(folder, spec))}
+    if to == "onnx" or not fp32.is_file():
+        from engines.convert.onnx_export import export_onnx
+
+        if not (folder / "model.keras").is_file():
+            raise UsageError(f"{folder}: no model.keras to export from")
+        export_onnx(folder / "model.keras", spec, fp32)
+    if to == "onnx":
+        path = fp32
+    elif to == "fp16":
+        from engines.convert.quantize import convert_fp16
+
+        path = convert_fp16(fp32, spec, folder / ONNX_FILES["fp16"])
+    else:
+        from engines.convert.quantize import convert_int8
+
+        if calib_data is None:
+            raise UsageError("INT8 needs calibration faces", hint="--calib-data fer2013.npz")
+        faces = select_split(load_faces(calib_data), "Training")
+        chosen = np.random.default_rng(0).permutation(len(faces))[:calib_size]
+        pixels = to_model_input(faces.images[np.sort(chosen)], spec)
+        path = convert_int8(fp32, spec, folder / ONNX_FILES["int8"], pixels, calib_method)
+        record_metrics(
+            folder,
+            "calibration/int8",
+            {
+                "method": calib_method,
+                "faces": len(chosen),
+                "source": str(calib_data),
+                "split": "Training",
+                "format": "QDQ, symmetric, per-channel weights",
+            },
+        )
+    result: dict[str, Any] = {"path": str(path)}
+    if eval_data is not None:
+        result.update(measure_cost(folder, to, eval_data, eval_split))
+    return result
+
+
+def measure_cost(folder: Path, to: str, data: Path, split: str) -> dict[str, Any]:
+    """Accuracy of the converted model, of FP32, top-1 agreement and max probability difference."""
+    from engines.backends.onnxruntime_backend import OnnxRuntimeBackend
+    from train.metrics import classification_report
+
+    precision = "fp32" if to == "onnx" else to
+    spec = load_spec(folder)
+    faces = select_split(load_faces(data), split)
+    pixels = to_model_input(faces.images, spec)
+
+    def run(file_precision: str) -> np.ndarray:
+        with OnnxRuntimeBackend(
+            folder / ONNX_FILES[file_precision], spec.with_precision(file_precision)
+        ) as backend:
+            return np.concatenate(
+                [backend.predict(pixels[i : i + 256]) for i in range(0, len(pixels), 256)]
+            )
+
+    reference = run("fp32")
+    converted = reference if precision == "fp32" else run(precision)
+    if precision == "fp32" and (folder / "model.keras").is_file():
+        from engines.backends.keras_backend import KerasBackend
+
+        with KerasBackend(folder / "model.keras", spec) as keras_backend:
+            reference = np.concatenate(
+                [keras_backend.predict(pixels[i : i + 256]) for i in range(0, len(pixels), 256)]
+            )
+    truth = faces.labels
+    cost = {
+        "precision": precision,
+        "reference": "keras fp32" if precision == "fp32" else "onnx fp32",
+        "split": split,
+        "n": len(truth),
+        "accuracy": classification_report(truth, converted.argmax(1))["accuracy"],
+        "reference_accuracy": classification_report(truth, reference.argmax(1))["accuracy"],
+        "agreement": float((converted.argmax(1) == reference.argmax(1)).mean()),
+        "max_abs_diff": float(np.abs(converted - reference).max()),
+    }
+    record_metrics(folder, f"conversion/{precision}", cost)
+    return cost

@@ -1,0 +1,56 @@
+"""`fer-eval`: accuracy, macro and per-class precision/recall/F1 and the confusion matrix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engines import cli_options as model_opt
+from engines.cli_support import run_cli, stderr_console
+
+app = typer.Typer(add_completion=False, help=__doc__)
+
+
+@app.command()
+def main(
+    data: Annotated[Path, typer.Option(help="fer2013.npz, fer2013.csv or an image folder")],
+    model: model_opt.Model = "five_layer",
+    mode: model_opt.Mode = "single",
+    backend: model_opt.Backend = "auto",
+    precision: model_opt.Precision = "auto",
+    split: Annotated[
+        str, typer.Option(help="Training | PublicTest | PrivateTest | all")
+    ] = "PrivateTest",
+    json_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--json", help="write the metrics here (and the confusion matrix PNG beside it)"
+        ),
+    ] = None,
+    record: Annotated[
+        bool, typer.Option(help="also store the metrics in the model's folder")
+    ] = False,
+) -> None:
+    def work() -> None:
+        from engines.artifacts import record_metrics, write_json_atomic
+        from engines.store import resolve_model
+        from train.evaluate import evaluate, save_confusion_png
+
+        report = evaluate(model, data, split, mode, backend, precision)
+        console = stderr_console()
+        console.print(
+            f"{model} ({mode}, {report['backend']}/{report['precision']}) on {split}: "
+            f"accuracy {report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f}, "
+            f"n={report['n']}"
+        )
+        if json_path is not None:
+            write_json_atomic(json_path, report)
+            save_confusion_png(report, json_path.with_suffix(".confusion.png"))
+        if record:
+            folder = resolve_model(model, mode).folder
+            key = f"{split}/{mode}/{report['backend']}/{report['precision']}"
+            record_metrics(folder, key, report)
+
+    run_cli(work)
