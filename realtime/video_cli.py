@@ -1,0 +1,66 @@
+"""`fer-video`: per-person emotions over time for recorded videos (CSV, annotated mp4, summary,
+timeline plot per input)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engines import cli_options as model_opt
+from engines.cli_support import run_cli
+from realtime import options as opt
+
+app = typer.Typer(add_completion=False, help=__doc__)
+
+
+@app.command()
+def main(
+    inputs: Annotated[list[Path], typer.Argument(help="video/image files or folders of them")],
+    model: model_opt.Model = "five_layer",
+    mode: model_opt.Mode = "single",
+    backend: model_opt.Backend = "auto",
+    precision: model_opt.Precision = "auto",
+    output_dir: Annotated[
+        Path | None, typer.Option(help="where outputs go (default: a folder beside each input)")
+    ] = None,
+    stride: Annotated[int, typer.Option(min=1, help="process every N-th frame")] = 1,
+    video: Annotated[bool, typer.Option(help="write the annotated mp4 (--no-video: skip)")] = True,
+    smooth: Annotated[bool, typer.Option(help="CSV holds smoothed probabilities")] = False,
+    smooth_alpha: opt.SmoothAlpha = 0.5,
+    detector: opt.Detector = "mediapipe",
+    min_score: opt.MinScore = 0.5,
+    margin: opt.Margin = 0.2,
+    batch_frames: Annotated[
+        int, typer.Option(min=1, help="frames whose faces share one inference call")
+    ] = 8,
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    def work() -> None:
+        from realtime.video import run_videos
+        from realtime.video_job import VideoOptions
+
+        failures = run_videos(
+            inputs,
+            VideoOptions(
+                output_dir=output_dir,
+                stride=stride,
+                write_video=video,
+                smooth=smooth,
+                smooth_alpha=smooth_alpha,
+                margin=margin,
+                batch_frames=batch_frames,
+            ),
+            model=model,
+            mode=mode,
+            backend=backend,
+            precision=precision,
+            detector=detector,
+            min_score=min_score,
+            quiet=quiet,
+        )
+        if failures:
+            raise typer.Exit(130 if failures == -1 else 1)
+
+    run_cli(work)
