@@ -215,25 +215,26 @@ def train_model(config: TrainConfig, train: FaceSet, val: FaceSet):
     steps = config.max_steps_per_epoch or math.ceil(len(train) / config.recipe.batch_size)
 
     last = config.run_dir / LAST_CHECKPOINT
-    if config.resume and last.is_file() and state.get("epoch"):
-        log.info("resuming %s from epoch %d", config.run_dir, state["epoch"])
-        model = keras.models.load_model(last)
-        # Keras restores the optimizer (and its schedule step) but not our loss/metric objects
-        # faithfully (string "accuracy" re-resolves); compile again around the same optimizer.
-        loss, metrics = _loss_and_metrics(config)
-        model.compile(optimizer=model.optimizer, loss=loss, metrics=metrics)
-    else:
+    resuming = config.resume and last.is_file() and bool(state.get("epoch"))
+    if not resuming:
         state = {
             "epochs": epochs,
             "architecture": config.architecture,
             "recipe": config.recipe.name,
         }
-        model = build_model(
-            config.architecture,
-            binary=config.positive_class is not None,
-            backbone_weights=config.backbone_weights,
-        )
-        _compile(model, config, steps, epochs)
+    model = build_model(
+        config.architecture,
+        binary=config.positive_class is not None,
+        backbone_weights=None if resuming else config.backbone_weights,
+    )
+    _compile(model, config, steps, epochs)
+    if resuming:
+        # Rebuild and compile exactly as at the start, then restore weights and optimizer state
+        # (its step counter drives the schedule). keras.models.load_model on the torch backend
+        # gave a model that reported nonsense training metrics after resuming.
+        log.info("resuming %s from epoch %d", config.run_dir, state["epoch"])
+        model.optimizer.build(model.trainable_variables)
+        model.load_weights(last)
     initial_epoch = int(state.get("epoch", 0))
     if initial_epoch < epochs:
         model.fit(

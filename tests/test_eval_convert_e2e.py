@@ -1,0 +1,42 @@
+"""fer-eval and fer-convert as a user runs them, on the real FER2013 file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from tests.conftest import run_command
+
+
+def test_fer_eval_writes_the_documented_json(fer2013, model_dir, tmp_path):
+    out = tmp_path / "r.json"
+    result = run_command("fer-eval", "--model", "tiny", "--data", str(fer2013), "--split",
+                         "PrivateTest", "--json", str(out),
+                         env_extra={"FER_MODEL_DIR": str(model_dir)})
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    assert {"accuracy", "macro_f1", "macro_precision", "macro_recall", "per_class", "confusion",
+            "n"} <= report.keys()
+    assert report["n"] == 3589 and sum(map(sum, report["confusion"])) == 3589
+    assert out.with_suffix(".confusion.png").stat().st_size > 0
+
+
+def test_fer_convert_int8_records_its_cost(fer2013, model_dir, tmp_path):
+    folder = tmp_path / "tiny_copy"
+    shutil.copytree(model_dir / "tiny", folder)
+    result = run_command("fer-convert", str(folder), "--to", "int8", "--calib-data",
+                         str(fer2013), "--calib-size", "64", "--eval-data", str(fer2013))
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((folder / "metrics.json").read_text())
+    cost = metrics["conversion/int8"]
+    assert cost["n"] == 3589 and 0 <= cost["agreement"] <= 1
+    assert metrics["calibration/int8"]["split"] == "Training"
+    fp16 = run_command("fer-convert", str(folder), "--to", "fp16")
+    assert fp16.returncode == 0, fp16.stderr
+    assert (folder / "model.fp16.onnx").is_file()
+
+
+def test_fer_convert_tensorrt_without_gpu_is_one_line(model_dir):
+    result = run_command("fer-convert", str(model_dir / "tiny"), "--to", "tensorrt")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[0] == "error: TensorRT is not installed"
