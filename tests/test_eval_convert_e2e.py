@@ -10,13 +10,29 @@ from tests.conftest import run_command
 
 def test_fer_eval_writes_the_documented_json(fer2013, model_dir, tmp_path):
     out = tmp_path / "r.json"
-    result = run_command("fer-eval", "--model", "tiny", "--data", str(fer2013), "--split",
-                         "PrivateTest", "--json", str(out),
-                         env_extra={"FER_MODEL_DIR": str(model_dir)})
+    result = run_command(
+        "fer-eval",
+        "--model",
+        "tiny",
+        "--data",
+        str(fer2013),
+        "--split",
+        "PrivateTest",
+        "--json",
+        str(out),
+        env_extra={"FER_MODEL_DIR": str(model_dir)},
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
-    assert {"accuracy", "macro_f1", "macro_precision", "macro_recall", "per_class", "confusion",
-            "n"} <= report.keys()
+    assert {
+        "accuracy",
+        "macro_f1",
+        "macro_precision",
+        "macro_recall",
+        "per_class",
+        "confusion",
+        "n",
+    } <= report.keys()
     assert report["n"] == 3589 and sum(map(sum, report["confusion"])) == 3589
     assert out.with_suffix(".confusion.png").stat().st_size > 0
 
@@ -24,8 +40,18 @@ def test_fer_eval_writes_the_documented_json(fer2013, model_dir, tmp_path):
 def test_fer_convert_int8_records_its_cost(fer2013, model_dir, tmp_path):
     folder = tmp_path / "tiny_copy"
     shutil.copytree(model_dir / "tiny", folder)
-    result = run_command("fer-convert", str(folder), "--to", "int8", "--calib-data",
-                         str(fer2013), "--calib-size", "64", "--eval-data", str(fer2013))
+    result = run_command(
+        "fer-convert",
+        str(folder),
+        "--to",
+        "int8",
+        "--calib-data",
+        str(fer2013),
+        "--calib-size",
+        "64",
+        "--eval-data",
+        str(fer2013),
+    )
     assert result.returncode == 0, result.stderr
     metrics = json.loads((folder / "metrics.json").read_text())
     cost = metrics["conversion/int8"]

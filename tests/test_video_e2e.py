@@ -18,8 +18,15 @@ from tests.test_live_e2e import CSV_COLUMNS
 
 
 def _video(*args: str, model_dir: Path, **kwargs):
-    return run_command("fer-video", *args, "--model", "tiny", "--quiet",
-                       env_extra={"FER_MODEL_DIR": str(model_dir)}, **kwargs)
+    return run_command(
+        "fer-video",
+        *args,
+        "--model",
+        "tiny",
+        "--quiet",
+        env_extra={"FER_MODEL_DIR": str(model_dir)},
+        **kwargs,
+    )
 
 
 def test_two_videos_all_outputs(media, model_dir, tmp_path):
@@ -34,8 +41,14 @@ def test_two_videos_all_outputs(media, model_dir, tmp_path):
         assert frame_count(tmp_path / f"{stem}.mp4") == frame_count(source)
         summary = json.loads((tmp_path / f"{stem}.summary.json").read_text())
         assert summary["frames_processed"] == frame_count(source)
-        assert {"model", "mode", "backend", "precision", "tool_version",
-                "processing_fps"} <= summary.keys()
+        assert {
+            "model",
+            "mode",
+            "backend",
+            "precision",
+            "tool_version",
+            "processing_fps",
+        } <= summary.keys()
         assert (tmp_path / f"{stem}.timeline.png").stat().st_size > 0
     _, rows = read_csv(tmp_path / "talking_head_webcam_man.csv")
     assert len({r["frame"] for r in rows}) >= 0.95 * 250
@@ -45,8 +58,15 @@ def test_two_videos_all_outputs(media, model_dir, tmp_path):
 
 
 def test_stride_keeps_true_timestamps(media, model_dir, tmp_path):
-    result = _video(str(media / "talking_head_webcam_man.mp4"), "--stride", "5", "--no-video",
-                    "--output-dir", str(tmp_path), model_dir=model_dir)
+    result = _video(
+        str(media / "talking_head_webcam_man.mp4"),
+        "--stride",
+        "5",
+        "--no-video",
+        "--output-dir",
+        str(tmp_path),
+        model_dir=model_dir,
+    )
     assert result.returncode == 0, result.stderr
     _, rows = read_csv(tmp_path / "talking_head_webcam_man.csv")
     frames = sorted({int(r["frame"]) for r in rows})
@@ -76,13 +96,21 @@ def test_sigint_finalises_outputs(media, model_dir, tmp_path):
     long_input = tmp_path / "long.mp4"
     _repeat_video(media / "hamilton_clip_stage_multiface.mp4", long_input, times=6)
     env = {**os.environ, "FER_MODEL_DIR": str(model_dir)}
-    command = [str(Path(sys.executable).parent / "fer-video"), str(long_input), "--model", "tiny",
-               "--quiet", "--output-dir", str(tmp_path / "out")]
+    command = [
+        str(Path(sys.executable).parent / "fer-video"),
+        str(long_input),
+        "--model",
+        "tiny",
+        "--quiet",
+        "--output-dir",
+        str(tmp_path / "out"),
+    ]
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
     csv_partial = tmp_path / "out" / ".long.partial.csv"
     deadline = time.time() + 300
-    while time.time() < deadline and (not csv_partial.exists() or csv_partial.stat().st_size
-                                      < 5000):
+    while time.time() < deadline and (
+        not csv_partial.exists() or csv_partial.stat().st_size < 5000
+    ):
         time.sleep(0.5)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)

@@ -1,0 +1,3 @@
+"""Timing harness, statistics, reports and `fer-bench`."""
+
+from __future__ import annotations

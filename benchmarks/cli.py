@@ -1,0 +1,98 @@
+"""`fer-bench`: how fast each model, mode, backend, precision and batch runs on this machine."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engines.cli_support import run_cli, stderr_console
+
+app = typer.Typer(add_completion=False, help=__doc__)
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013.npz"
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+@app.command()
+def main(
+    model: Annotated[list[str], typer.Option(help="model(s); repeat or comma-separate")] = [  # noqa: B006
+        "five_layer"
+    ],
+    mode: Annotated[str, typer.Option(help="single | ensemble | ovr")] = "single",
+    backend: Annotated[
+        str, typer.Option(help="comma list: onnxruntime,keras,tensorrt")
+    ] = "onnxruntime",
+    precision: Annotated[str, typer.Option(help="comma list: fp32,fp16,int8")] = "fp32,int8",
+    batch: Annotated[str, typer.Option(help="comma list of batch sizes")] = "1,8,32",
+    protocol: Annotated[
+        str | None, typer.Option(help="paper: 1,000 images in batches of 32")
+    ] = None,
+    paper_repeats: Annotated[int, typer.Option(min=1, help="passes for --protocol paper")] = 50,
+    video: Annotated[
+        Path | None, typer.Option(help="benchmark the whole pipeline on a video")
+    ] = None,
+    data: Annotated[Path | None, typer.Option(help="FER2013 npz for real faces")] = None,
+    warmup: Annotated[int, typer.Option(min=0)] = 5,
+    iters: Annotated[int, typer.Option(min=1)] = 30,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="write rows + header here")
+    ] = None,
+    compare: Annotated[Path | None, typer.Option(help="an earlier --json to compare with")] = None,
+) -> None:
+    def work() -> None:
+        from benchmarks.machine import machine_header
+        from benchmarks.report import print_rows
+        from benchmarks.stats import compare_rows
+
+        models = [m for value in model for m in _split(value)]
+        rows: list[dict] = []
+        if video is not None:
+            from benchmarks.pipeline import bench_video
+            from realtime.sources import open_source
+
+            open_source(str(video)).close()  # a missing/corrupt video fails before any timing
+            precisions = _split(precision)
+            rows += bench_video(
+                video, models[0], mode, _split(backend)[0], precisions[-1] if precisions else "auto"
+            )
+        else:
+            from benchmarks.classifier import ClassifierCase, load_faces, paper_protocol, time_case
+
+            faces, source = load_faces(data or (DEFAULT_DATA if DEFAULT_DATA.is_file() else None))
+            batches = [int(b) for b in _split(batch)]
+            for name, back, prec in itertools.product(models, _split(backend), _split(precision)):
+                if protocol == "paper":
+                    rows.append(
+                        paper_protocol(
+                            ClassifierCase(name, mode, back, prec, 32), faces, paper_repeats
+                        )
+                    )
+                    continue
+                for size in batches:
+                    rows.append(
+                        {
+                            **time_case(
+                                ClassifierCase(name, mode, back, prec, size), faces, warmup, iters
+                            ),
+                            "faces": source,
+                        }
+                    )
+        print_rows(rows)
+        if json_path is not None:
+            from engines.artifacts import write_json_atomic
+
+            write_json_atomic(json_path, {"header": machine_header(), "rows": rows})
+        if compare is not None:
+            old = json.loads(compare.read_text()).get("rows", [])
+            print_rows(compare_rows(old, rows), title=f"compared with {compare}")
+        if rows and all("skipped" in row for row in rows):
+            stderr_console().print("error: every case was skipped (see the table)")
+            raise typer.Exit(2)
+
+    run_cli(work)

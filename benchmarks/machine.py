@@ -1,0 +1,48 @@
+"""What a benchmark ran on: CPU, threads, versions, date."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+from importlib import metadata
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def machine_header() -> dict:
+    return {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "cpu": _cpu_name(),
+        "cpu_count": os.cpu_count(),
+        "gpu": None,
+        "python": platform.python_version(),
+        "versions": {
+            p: _version(p)
+            for p in (
+                "fer-live",
+                "onnxruntime",
+                "tensorflow",
+                "keras",
+                "mediapipe",
+                "opencv-contrib-python",
+                "numpy",
+            )
+        },
+    }
