@@ -46,5 +46,7 @@ def print_rows(rows: list[dict], title: str = "fer-bench") -> None:
     console.print(table)
     for row in rows:
         if "skipped" in row:  # long reasons read better as lines than as a squeezed column
-            console.print(f"skipped {row['model']} {row['backend']}/{row['precision']} "
-                          f"batch {row.get('batch')}: {row['skipped']}")
+            console.print(
+                f"skipped {row['model']} {row['backend']}/{row['precision']} "
+                f"batch {row.get('batch')}: {row['skipped']}"
+            )

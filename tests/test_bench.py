@@ -20,8 +20,16 @@ def test_percentiles_on_known_timings():
 
 
 def test_compare_gives_speedups_for_matching_rows():
-    old = [{"kind": "classifier", "model": "m", "backend": "b", "precision": "fp32", "batch": 1,
-            "p50_ms": 10.0}]
+    old = [
+        {
+            "kind": "classifier",
+            "model": "m",
+            "backend": "b",
+            "precision": "fp32",
+            "batch": 1,
+            "p50_ms": 10.0,
+        }
+    ]
     new = [{**old[0], "p50_ms": 5.0}, {**old[0], "batch": 8, "p50_ms": 1.0}]
     compared = compare_rows(old, new)
     assert len(compared) == 1 and compared[0]["speedup"] == 2.0
@@ -30,8 +38,23 @@ def test_compare_gives_speedups_for_matching_rows():
 def test_fer_bench_json_schema_and_compare(fer2013, model_dir, tmp_path):
     out = tmp_path / "b.json"
     env = {"FER_MODEL_DIR": str(model_dir)}
-    args = ["fer-bench", "--model", "tiny", "--backend", "onnxruntime,keras", "--precision",
-            "fp32", "--batch", "1,4", "--warmup", "1", "--iters", "3", "--data", str(fer2013)]
+    args = [
+        "fer-bench",
+        "--model",
+        "tiny",
+        "--backend",
+        "onnxruntime,keras",
+        "--precision",
+        "fp32",
+        "--batch",
+        "1,4",
+        "--warmup",
+        "1",
+        "--iters",
+        "3",
+        "--data",
+        str(fer2013),
+    ]
     result = run_command(*args, "--json", str(out), env_extra=env)
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
@@ -39,8 +62,17 @@ def test_fer_bench_json_schema_and_compare(fer2013, model_dir, tmp_path):
     rows = report["rows"]
     assert len(rows) == 4
     for row in rows:
-        assert {"model", "mode", "backend", "precision", "batch", "p50_ms", "p95_ms", "p99_ms",
-                "images_per_s"} <= row.keys()
+        assert {
+            "model",
+            "mode",
+            "backend",
+            "precision",
+            "batch",
+            "p50_ms",
+            "p95_ms",
+            "p99_ms",
+            "images_per_s",
+        } <= row.keys()
         assert row["p50_ms"] <= row["p95_ms"] <= row["p99_ms"]
     again = run_command(*args, "--compare", str(out), env_extra=env)
     assert again.returncode == 0 and "speedup" in again.stdout
@@ -48,12 +80,25 @@ def test_fer_bench_json_schema_and_compare(fer2013, model_dir, tmp_path):
 
 def test_fer_bench_pipeline_rows(media, model_dir, tmp_path):
     out = tmp_path / "p.json"
-    result = run_command("fer-bench", "--video", str(media / "photo_two_people.jpg"), "--model",
-                         "tiny", "--precision", "fp32", "--json", str(out),
-                         env_extra={"FER_MODEL_DIR": str(model_dir)})
+    result = run_command(
+        "fer-bench",
+        "--video",
+        str(media / "photo_two_people.jpg"),
+        "--model",
+        "tiny",
+        "--precision",
+        "fp32",
+        "--json",
+        str(out),
+        env_extra={"FER_MODEL_DIR": str(model_dir)},
+    )
     assert result.returncode == 0, result.stderr
     rows = json.loads(out.read_text())["rows"]
     stages = {(r["variant"], r["stage"]) for r in rows}
-    assert {("with_video", "detect"), ("with_video", "infer"), ("with_video", "end_to_end"),
-            ("no_video", "end_to_end")} <= stages
+    assert {
+        ("with_video", "detect"),
+        ("with_video", "infer"),
+        ("with_video", "end_to_end"),
+        ("no_video", "end_to_end"),
+    } <= stages
     assert all(r["fps"] > 0 for r in rows if r["stage"] == "end_to_end")

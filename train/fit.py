@@ -22,6 +22,7 @@ from engines.preprocess import to_model_input
 from engines.spec import ModelSpec
 from train.architectures import build_model, get_architecture
 from train.datasets import FaceSet
+from train.progress import make_progress_callback
 from train.recipes import Recipe
 
 log = logging.getLogger(__name__)
@@ -242,7 +243,10 @@ def train_model(config: TrainConfig, train: FaceSet, val: FaceSet):
             validation_data=val_ds,
             epochs=epochs,
             initial_epoch=initial_epoch,
-            callbacks=_callbacks(config, state, epochs),
+            callbacks=[
+                *_callbacks(config, state, epochs),
+                make_progress_callback(steps, config.recipe.batch_size),
+            ],
             verbose=2 if os.environ.get("FER_TRAIN_VERBOSE") else 0,
         )
     return export_best(config)
