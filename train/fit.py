@@ -12,7 +12,7 @@ import logging
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -201,10 +201,13 @@ def train_model(config: TrainConfig, train: FaceSet, val: FaceSet):
 
     if config.recipe.mixed_bfloat16:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    keras.utils.set_random_seed(config.seed)
     config.run_dir.mkdir(parents=True, exist_ok=True)
     spec = spec_for(config)
     state = read_state(config.run_dir) if config.resume else {}
+    # Offset the seed by the epochs already done: a resumed run reseeded with the original seed
+    # replays epoch 1's shuffle and augmentation on a model that has already learned them.
+    config = replace(config, seed=config.seed + int(state.get("epoch", 0)))
+    keras.utils.set_random_seed(config.seed)
     epochs = config.epochs or state.get("epochs") or config.recipe.epochs
     if state.get("epochs") and epochs != state["epochs"] and config.recipe.schedule == "cosine":
         raise UsageError(

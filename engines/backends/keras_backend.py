@@ -33,4 +33,4 @@ class KerasBackend(Backend):
 
     def _run(self, pixels: np.ndarray) -> np.ndarray:
         # Direct call, not predict(): predict() builds a tf.data pipeline per call (slow per frame).
-        return np.asarray(self.model(pixels, training=False))
+        return self.model(pixels, training=False).numpy()
