@@ -27,8 +27,14 @@ def test_to_bgr_converts(image):
     assert out.shape[:2] == image.shape[:2]
 
 
-@pytest.mark.parametrize("image", [np.zeros((0, 5, 3), np.uint8), np.zeros((4, 4, 2), np.uint8),
-                                   np.zeros((17000, 1, 3), np.uint8)])
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.zeros((0, 5, 3), np.uint8),
+        np.zeros((4, 4, 2), np.uint8),
+        np.zeros((17000, 1, 3), np.uint8),
+    ],
+)
 def test_to_bgr_rejects_unusable_frames(image):
     with pytest.raises(SourceError):
         to_bgr(image)
