@@ -68,10 +68,3 @@ def test_ovr_mode_gives_distributions_from_sigmoid_scores(with_models):
 def test_precision_without_file_names_what_is_present(with_models):
     with pytest.raises(ModelFileError, match=r"model\.onnx"):
         FerModel.open("tiny", "single", "onnxruntime", "int8")
-
-
-def test_tensorrt_without_package_is_one_clear_error(with_models):
-    from engines.errors import BackendUnavailableError
-
-    with pytest.raises(BackendUnavailableError, match="TensorRT"):
-        FerModel.open("tiny", "single", "tensorrt", "fp32")

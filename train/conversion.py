@@ -30,6 +30,7 @@ def convert_artifact(
     eval_data: Path | None,
     eval_split: str,
     out: Path | None,
+    max_batch: int = 64,
 ) -> dict[str, Any]:
     if to not in TARGETS:
         raise UnknownNameError("conversion target", to, TARGETS)
@@ -61,7 +62,7 @@ def convert_artifact(
     if to == "tensorrt":
         from engines.convert.tensorrt_engine import build_engine
 
-        return {"path": str(build_engine(folder, spec))}
+        return {"path": str(build_engine(folder, spec, max_batch=max_batch))}
     if to == "onnx" or not fp32.is_file():
         from engines.convert.onnx_export import export_onnx
 

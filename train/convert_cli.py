@@ -30,6 +30,7 @@ def main(
         Path | None, typer.Option(help="labelled faces to measure the accuracy cost on")
     ] = None,
     eval_split: Annotated[str, typer.Option(help="split of --eval-data")] = "PrivateTest",
+    max_batch: Annotated[int, typer.Option(min=1, help="TensorRT profile: batch 1..N")] = 64,
     out: Annotated[
         Path | None, typer.Option(help="artifact folder to write (default: in place)")
     ] = None,
@@ -45,6 +46,7 @@ def main(
             calib_method=calib_method,
             eval_data=eval_data,
             eval_split=eval_split,
+            max_batch=max_batch,
             out=out,
         )
         console = stderr_console()
