@@ -43,6 +43,8 @@ def train_to_artifact(
     command: str,
 ) -> Path:
     recipe = get_recipe(recipe_name)
+    if variant.startswith("binary-") and positive is None:
+        positive = variant.removeprefix("binary-")  # a binary set trains a one-vs-rest model
     if positive is not None and positive not in EMOTIONS:
         raise UnknownNameError("emotion", positive, EMOTIONS)
     splits = make_variant(split_faces(load_faces(data), split_scheme, seed), variant, seed)
