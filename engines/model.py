@@ -58,7 +58,7 @@ class FerModel:
         self.artifact = artifact
         self.kind = artifact.kind
         leaves = artifact.members if artifact.members else (artifact,)
-        if any(leaf.kind != "single" for leaf in leaves):
+        if any(leaf.members for leaf in leaves):
             raise ModelFileError(f"{artifact.folder}: nested ensembles/OVR sets are not supported")
         self.backends: list[Backend] = []
         try:

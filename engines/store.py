@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engines.errors import ModelFileError, UnknownNameError, UsageError
+from engines.labels import EMOTIONS
 from engines.spec import SPEC_FILENAME, ModelSpec, load_spec
 
 SHIPPED_DIR = Path(__file__).with_name("models")
@@ -92,7 +93,10 @@ def load_artifact(name_or_path: str) -> Artifact:
         return Artifact(folder.name, folder, kind, resolved)
     if not (folder / SPEC_FILENAME).is_file():
         raise ModelFileError(f"{folder}: neither {SPEC_FILENAME} nor {MEMBERS_FILE} in the folder")
-    return Artifact(folder.name, folder, "single")
+    spec = load_spec(folder)
+    # One network with seven sigmoid outputs (heads on a shared trunk) is a whole OVR set.
+    is_ovr_network = spec.output == "sigmoid" and len(spec.labels) == len(EMOTIONS)
+    return Artifact(folder.name, folder, "ovr" if is_ovr_network else "single")
 
 
 def _load_member(folder: Path, member: str) -> Artifact:

@@ -75,7 +75,7 @@ def model_dir(tmp_path_factory) -> Path:
         for width in (8, 16, 16):
             x = keras.layers.Conv2D(width, 3, padding="same", activation="relu")(x)
             x = keras.layers.MaxPooling2D(2)(x)
-        x = keras.layers.GlobalAveragePooling2D()(x)
+        x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
         return keras.Model(inputs, keras.layers.Dense(outputs, activation=activation)(x))
 
     _save_artifact(tiny(1, 7, "softmax"), root / "tiny", {**gray48, "architecture": "tiny"})

@@ -68,3 +68,10 @@ def test_ovr_mode_gives_distributions_from_sigmoid_scores(with_models):
 def test_precision_without_file_names_what_is_present(with_models):
     with pytest.raises(ModelFileError, match=r"model\.onnx"):
         FerModel.open("tiny", "single", "onnxruntime", "int8")
+
+
+def test_seven_sigmoid_network_is_an_ovr_set_by_itself(with_models):
+    artifact = resolve_model(str(with_models / "tiny_heads"), "ovr")
+    assert artifact.kind == "ovr" and artifact.members == ()
+    with pytest.raises(UsageError, match="ovr"):
+        resolve_model(str(with_models / "tiny_heads"), "single")
