@@ -85,6 +85,8 @@ def build_engine(
     """fer-convert --to tensorrt: from model.int8.onnx if present (auto), else model.fp16.onnx."""
     from engines.backends.select import ONNX_FILES
 
+    require_tensorrt()  # say what is missing on this machine before looking at the files
+    gpu_name()
     order = ["int8", "fp16"] if precision == "auto" else [precision]
     for candidate in order:
         onnx_path = folder / ONNX_FILES[candidate]
