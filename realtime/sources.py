@@ -162,6 +162,7 @@ class LiveSource(Source):
     """Camera or network stream: a reader thread keeps only the newest frame."""
 
     is_live = True
+    stalled = False  # set when the source stopped because no frame came for stall_timeout_s
 
     def __init__(self, target: int | str, stall_timeout_s: float = 10.0) -> None:
         import cv2
@@ -218,20 +219,15 @@ class LiveSource(Source):
             yield Frame(to_bgr(image), index, grabbed_at - start)
             index += 1
 
-    stalled = False
-
     def close(self) -> None:
         self._stop.set()
         self.capture.release()
         self._thread.join(timeout=2)
 
 
-def open_source(target: str, stride: int = 1, live_files: bool = False) -> Source:
-    """Open `target`: digits -> camera index, URL -> stream, image path -> one frame, else video.
-
-    live_files: treat a video file as a live source? (No: fer-live plays files frame by frame, so
-    runs are reproducible; the argument exists for soak tests that want live behaviour.)
-    """
+def open_source(target: str, stride: int = 1) -> Source:
+    """Open `target`: digits -> camera index, URL -> stream, image path -> one frame, else a video
+    file played frame by frame (so runs on files are reproducible)."""
     if target.strip().isdigit():
         return LiveSource(int(target))
     if _URL.match(target):
@@ -247,6 +243,4 @@ def open_source(target: str, stride: int = 1, live_files: bool = False) -> Sourc
         raise SourceError(f"{target}: empty file (0 bytes)")
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return ImageSource(path)
-    if live_files:
-        return LiveSource(str(path))
     return VideoFileSource(path, stride=stride)
