@@ -111,23 +111,22 @@ def measure_cost(folder: Path, to: str, data: Path, split: str) -> dict[str, Any
     faces = select_split(load_faces(data), split)
     pixels = to_model_input(faces.images, spec)
 
-    def run(file_precision: str) -> np.ndarray:
-        with OnnxRuntimeBackend(
-            folder / ONNX_FILES[file_precision], spec.with_precision(file_precision)
-        ) as backend:
+    def run(backend) -> np.ndarray:
+        with backend:  # batches of 256 keep memory small on large test sets
             return np.concatenate(
                 [backend.predict(pixels[i : i + 256]) for i in range(0, len(pixels), 256)]
             )
 
-    reference = run("fp32")
-    converted = reference if precision == "fp32" else run(precision)
+    def onnx(file_precision: str):
+        path = folder / ONNX_FILES[file_precision]
+        return OnnxRuntimeBackend(path, spec.with_precision(file_precision))
+
+    reference = run(onnx("fp32"))
+    converted = reference if precision == "fp32" else run(onnx(precision))
     if precision == "fp32" and (folder / "model.keras").is_file():
         from engines.backends.keras_backend import KerasBackend
 
-        with KerasBackend(folder / "model.keras", spec) as keras_backend:
-            reference = np.concatenate(
-                [keras_backend.predict(pixels[i : i + 256]) for i in range(0, len(pixels), 256)]
-            )
+        reference = run(KerasBackend(folder / "model.keras", spec))
     truth = faces.labels
     cost = {
         "precision": precision,
