@@ -29,6 +29,10 @@ def main(
     variant: Annotated[str, typer.Option(help="original, filtered, balanced, ...")] = "original",
     recipe: Annotated[str, typer.Option(help="paper (100 epochs, plateau) or cpu")] = "cpu",
     epochs: Annotated[int | None, typer.Option(help="override the recipe's epochs")] = None,
+    precision: Annotated[
+        str,
+        typer.Option(help="auto (bfloat16 where the CPU has it natively), float32, mixed_bfloat16"),
+    ] = "auto",
     positive: Annotated[
         str | None, typer.Option(help="train a binary one-vs-rest model for this emotion")
     ] = None,
@@ -53,6 +57,7 @@ def main(
             run_dir=run_dir or out / "run",
             variant=variant,
             recipe_name=recipe,
+            precision=precision,
             epochs=epochs,
             positive=positive,
             split_scheme=split_scheme,

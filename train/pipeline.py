@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ from engines.artifacts import record_metrics, save_keras_artifact
 from engines.errors import UnknownNameError
 from engines.labels import EMOTIONS
 from engines.preprocess import to_model_input
+from train.backend_choice import resolve_precision
 from train.datasets import FaceSet, file_checksum, load_faces, split_faces
 from train.fit import TrainConfig, read_state, spec_for, train_model
 from train.metrics import classification_report
@@ -32,6 +35,7 @@ def train_to_artifact(
     run_dir: Path,
     variant: str,
     recipe_name: str,
+    precision: str,
     epochs: int | None,
     positive: str | None,
     split_scheme: str,
@@ -42,7 +46,9 @@ def train_to_artifact(
     seed: int,
     command: str,
 ) -> Path:
-    recipe = get_recipe(recipe_name)
+    recipe = replace(
+        get_recipe(recipe_name), mixed_bfloat16=resolve_precision(precision) == "mixed_bfloat16"
+    )
     if variant.startswith("binary-") and positive is None:
         positive = variant.removeprefix("binary-")  # a binary set trains a one-vs-rest model
     if positive is not None and positive not in EMOTIONS:
@@ -72,6 +78,7 @@ def train_to_artifact(
         "split_scheme": split_scheme,
         "recipe": recipe_name,
         "mixed_bfloat16": recipe.mixed_bfloat16,
+        "keras_backend": os.environ.get("KERAS_BACKEND", "tensorflow"),
         "epochs": state.get("epoch"),
         "best_epoch": state.get("best_epoch"),
         "best_val_accuracy": state.get("best_val_accuracy"),
