@@ -1,18 +1,46 @@
-"""fer-video over many inputs: expand folders, load the model once, run the per-file job, report
-each failed file and go on with the others."""
+"""fer-video over many inputs: expand folders, skip finished inputs on --resume, run the per-file
+job on an executor (this process, or Ray actors), report done / skipped / failed files."""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from engines.errors import FerError, InputFileError
-from engines.model import FerModel
-from realtime.detectors import make_detector
+from engines.errors import InputFileError, UnknownNameError
 from realtime.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
-from realtime.video_job import VideoOptions, process_video
+from realtime.video_job import FileOutcome, VideoOptions, already_done, run_file
 
 log = logging.getLogger(__name__)
+
+EXECUTORS = ("local", "ray")
+
+# (files finished, frames processed so far over all files) -> None
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """What every worker loads once: model, mode, backend, precision and face detector."""
+
+    model: str
+    mode: str = "single"
+    backend: str = "auto"
+    precision: str = "auto"
+    detector: str = "mediapipe"
+    min_score: float = 0.5
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """Ray settings: address None starts a local instance, "auto" joins a running cluster."""
+
+    address: str | None = None
+    workers: int | None = None  # None: one per CPU of the cluster, at most one per input
+    gpus_per_worker: float = 0.0
+    max_retries: int = 2  # per input, when the worker process running it dies
 
 
 def expand_inputs(inputs: list[Path]) -> list[Path]:
@@ -35,82 +63,149 @@ def expand_inputs(inputs: list[Path]) -> list[Path]:
     return files
 
 
+class ModelWorker:
+    """Holds one loaded model and detector and runs the per-file job; local and Ray alike."""
+
+    def __init__(self, choice: ModelChoice) -> None:
+        from engines.model import FerModel
+        from realtime.detectors import make_detector
+
+        self.model = FerModel.open(choice.model, choice.mode, choice.backend, choice.precision)
+        self.detector = make_detector(choice.detector, choice.min_score)
+        self.info = {
+            "model": choice.model,
+            "mode": choice.mode,
+            "backend": self.model.backend_names,
+            "precision": self.model.precisions,
+            "detector": choice.detector,
+        }
+
+    def run(self, path: Path, options: VideoOptions, on_frame=None) -> FileOutcome:
+        return run_file(path, options, self.model, self.detector, self.info, on_frame)
+
+    def close(self) -> None:
+        self.detector.close()
+        self.model.close()
+
+
+def run_locally(
+    files: list[Path], options: VideoOptions, choice: ModelChoice, progress: ProgressCallback
+) -> list[FileOutcome]:
+    """One model in this process, inputs one after another; stops at an interruption."""
+    outcomes: list[FileOutcome] = []
+    frames_before = 0
+    worker = ModelWorker(choice)
+    try:
+        for path in files:
+            outcome = worker.run(
+                path,
+                options,
+                lambda stats, base=frames_before: progress(len(outcomes), base + stats.frames),
+            )
+            outcomes.append(outcome)
+            frames_before += outcome.frames
+            progress(len(outcomes), frames_before)
+            if outcome.status == "interrupted":
+                break
+    finally:
+        worker.close()
+    return outcomes
+
+
 def run_videos(
     inputs: list[Path],
     options: VideoOptions,
+    choice: ModelChoice,
     *,
-    model: str,
-    mode: str,
-    backend: str,
-    precision: str,
-    detector: str,
-    min_score: float,
-    quiet: bool,
+    executor: str = "local",
+    resume: bool = False,
+    cluster: ClusterOptions | None = None,
+    quiet: bool = False,
 ) -> int:
     """Process every input; returns the number of failed files (-1 when interrupted)."""
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
 
+    if executor not in EXECUTORS:
+        raise UnknownNameError("executor", executor, EXECUTORS)
     console = Console(stderr=True)
     files = expand_inputs(inputs)
-    failed: list[tuple[Path, str]] = []
-    with FerModel.open(model, mode, backend, precision) as fer_model:
-        face_detector = make_detector(detector, min_score)
-        info = {
-            "model": model,
-            "mode": mode,
-            "backend": fer_model.backend_names,
-            "precision": fer_model.precisions,
-            "detector": detector,
-        }
-        try:
-            with Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[fps]:.1f} fps"),
-                TimeRemainingColumn(),
-                console=console,
-                disable=quiet,
-            ) as progress:
-                for path in files:
-                    task = progress.add_task(path.name, total=None, fps=0.0)
+    skipped = [path for path in files if resume and already_done(path, options)]
+    todo = [path for path in files if path not in skipped]
+    started = time.perf_counter()
+    with _progress_display(console, len(todo), quiet) as progress:
+        if not todo:
+            outcomes = []
+        elif executor == "ray":
+            from realtime.ray_executor import run_on_ray
 
-                    def on_frame(stats, task=task):
-                        progress.update(task, completed=stats.frames, fps=stats.fps)
+            outcomes = run_on_ray(todo, options, choice, cluster or ClusterOptions(), progress)
+        else:
+            outcomes = run_locally(todo, options, choice, progress)
+    skipped_outcomes = [
+        FileOutcome(path, "skipped", "complete from an earlier run") for path in skipped
+    ]
+    return _report(console, skipped_outcomes + outcomes, len(files), time.perf_counter() - started)
 
-                    try:
-                        summary = process_video(
-                            path, options, fer_model, face_detector, info, on_frame
-                        )
-                    except FerError as error:
-                        failed.append((path, error.message))
-                        console.print(f"error: {error.message} (skipped)")
-                        continue
-                    progress.update(
-                        task,
-                        total=summary["frames_processed"],
-                        completed=summary["frames_processed"],
-                    )
-                    if summary["interrupted"]:
-                        console.print(
-                            f"interrupted: outputs of {path.name} finalised up to "
-                            f"frame {summary['frames_processed']}"
-                        )
-                        return -1
-                    if summary["decode_error"]:
-                        failed.append((path, f"decoding stopped: {summary['decode_error']}"))
-        finally:
-            face_detector.close()
-    done = len(files) - len(failed)
+
+class _progress_display:
+    """One aggregated progress line: files done / total, frames, frames per second, ETA."""
+
+    def __init__(self, console, total_files: int, quiet: bool) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("files"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[frames]} frames, {task.fields[fps]:.1f} fps"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=quiet,
+        )
+        self.task = self.progress.add_task("files", total=total_files, frames=0, fps=0.0)
+        self.started = time.perf_counter()
+
+    def __call__(self, files_done: int, frames: int) -> None:
+        fps = frames / max(time.perf_counter() - self.started, 1e-9)
+        self.progress.update(self.task, completed=files_done, frames=frames, fps=fps)
+
+    def __enter__(self) -> _progress_display:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.progress.stop()
+
+
+def _report(console, outcomes: list[FileOutcome], total: int, seconds: float) -> int:
+    """The final summary; returns the failure count, or -1 when the run was interrupted."""
+    by_status: dict[str, list[FileOutcome]] = {}
+    for outcome in outcomes:
+        by_status.setdefault(outcome.status, []).append(outcome)
+    done, skipped = by_status.get("done", []), by_status.get("skipped", [])
+    failed = by_status.get("failed", [])
+    frames = sum(outcome.frames for outcome in outcomes)
     console.print(
-        f"{done} of {len(files)} inputs processed"
-        + (f"; failed: {', '.join(f'{p.name} ({why})' for p, why in failed)}" if failed else "")
+        f"{len(done)} of {total} inputs processed, {len(skipped)} skipped (complete earlier), "
+        f"{len(failed)} failed; {frames} frames in {seconds:.1f} s "
+        f"({frames / max(seconds, 1e-9):.1f} frames/s)"
     )
+    for outcome in failed:
+        console.print(f"failed: {outcome.path} ({outcome.reason})")
+    interrupted = by_status.get("interrupted", [])
+    if interrupted:
+        finished = {outcome.path for outcome in outcomes}
+        names = ", ".join(outcome.path.name for outcome in interrupted)
+        console.print(
+            f"interrupted: outputs of {names} finalised up to "
+            f"the last processed frame; {total - len(finished)} inputs not started. "
+            "Run again with --resume to finish the rest."
+        )
+        return -1
     return len(failed)

@@ -23,7 +23,11 @@ def main(
     backend: model_opt.Backend = "auto",
     precision: model_opt.Precision = "auto",
     output_dir: Annotated[
-        Path | None, typer.Option(help="where outputs go (default: a folder beside each input)")
+        str | None,
+        typer.Option(
+            help="folder or filesystem URL (s3://..., needs [cluster]) for all outputs "
+            "(default: a folder beside each input)"
+        ),
     ] = None,
     stride: Annotated[int, typer.Option(min=1, help="process every N-th frame")] = 1,
     video: Annotated[bool, typer.Option(help="write the annotated mp4 (--no-video: skip)")] = True,
@@ -36,15 +40,34 @@ def main(
         int, typer.Option(min=1, help="frames whose faces share one inference call")
     ] = 8,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    resume: Annotated[
+        bool, typer.Option(help="skip inputs whose outputs an earlier run completed")
+    ] = False,
+    executor: Annotated[
+        str, typer.Option(help="local (this process) or ray (Ray tasks, needs [cluster])")
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="'auto' or host:port joins a cluster; unset starts a local one"),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Ray workers, each holding the model once")
+    ] = None,
+    gpus_per_worker: Annotated[float, typer.Option(min=0, help="GPUs per Ray worker")] = 0.0,
+    max_retries: Annotated[
+        int, typer.Option(min=0, help="Ray: retries of an input whose worker died")
+    ] = 2,
 ) -> None:
     def work() -> None:
-        from realtime.video import run_videos
+        from realtime.video import ClusterOptions, ModelChoice, run_videos
         from realtime.video_job import VideoOptions
 
         failures = run_videos(
             inputs,
             VideoOptions(
-                output_dir=output_dir,
+                output_dir=output_dir
+                if output_dir is None or "://" in output_dir
+                else Path(output_dir),
                 stride=stride,
                 write_video=video,
                 smooth=smooth,
@@ -52,12 +75,10 @@ def main(
                 margin=margin,
                 batch_frames=batch_frames,
             ),
-            model=model,
-            mode=mode,
-            backend=backend,
-            precision=precision,
-            detector=detector,
-            min_score=min_score,
+            ModelChoice(model, mode, backend, precision, detector, min_score),
+            executor=executor,
+            resume=resume,
+            cluster=ClusterOptions(ray_address, workers, gpus_per_worker, max_retries),
             quiet=quiet,
         )
         if failures:

@@ -3,20 +3,23 @@
 Outputs in `output_dir`: `<stem>.csv`, `<stem>.mp4` (annotated, unless `write_video` is off),
 `<stem>.summary.json` and `<stem>.timeline.png`. Every file is written under a temporary name and
 renamed when complete; an interrupted run finalises what it has and says so in the summary.
-Kept a plain function of its arguments so a distributed executor can call it per file.
+`run_file` is the job both executors (local loop, Ray actors) run per input.
 """
 
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from engines import __version__
 from engines.artifacts import write_json_atomic
+from engines.errors import FerError
 from engines.model import FerModel
+from realtime.destinations import is_url, output_names, outputs_complete, publish
 from realtime.pipeline import Pipeline, PipelineOptions
 from realtime.report import TrackSummary, plot_timeline
 from realtime.session import RunStats, run_source
@@ -27,7 +30,8 @@ from realtime.types import FaceResult, Frame
 
 @dataclass(frozen=True)
 class VideoOptions:
-    output_dir: Path | None = None  # None: a folder named after the input, next to it
+    # None: a folder named after the input, next to it; a str with "://": a filesystem URL
+    output_dir: Path | str | None = None
     stride: int = 1
     write_video: bool = True
     smooth: bool = False  # CSV/summary use smoothed probabilities only when asked
@@ -38,8 +42,59 @@ class VideoOptions:
     show_stats: bool = False  # per-stage ms on the annotated video
 
 
-def output_dir_for(input_path: Path, options: VideoOptions) -> Path:
-    return options.output_dir or input_path.with_name(input_path.stem)
+def output_dir_for(input_path: Path, options: VideoOptions) -> Path | str:
+    if options.output_dir is None:
+        return input_path.with_name(input_path.stem)
+    return options.output_dir if is_url(options.output_dir) else Path(options.output_dir)
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What happened to one input: done, skipped (complete earlier), failed or interrupted."""
+
+    path: Path
+    status: str
+    reason: str = ""
+    frames: int = 0
+    summary: dict[str, Any] | None = None
+
+
+def already_done(input_path: Path, options: VideoOptions) -> bool:
+    """--resume: an earlier run left this input's complete outputs."""
+    return outputs_complete(
+        output_dir_for(input_path, options), input_path.stem, options.write_video
+    )
+
+
+def run_file(
+    input_path: Path,
+    options: VideoOptions,
+    model: FerModel,
+    detector,
+    model_info: dict[str, Any],
+    on_frame=None,
+) -> FileOutcome:
+    """The per-file job both executors run: process, publish to a URL if asked, classify."""
+    destination = output_dir_for(input_path, options)
+    try:
+        if is_url(destination):
+            with tempfile.TemporaryDirectory(prefix="fer-video-") as staging:
+                staged = replace(options, output_dir=Path(staging))
+                summary = process_video(input_path, staged, model, detector, model_info, on_frame)
+                if not summary["interrupted"]:
+                    names = output_names(input_path.stem, options.write_video)
+                    publish(Path(staging), str(destination), names)
+        else:
+            summary = process_video(input_path, options, model, detector, model_info, on_frame)
+    except FerError as error:
+        return FileOutcome(input_path, "failed", error.message)
+    frames = summary["frames_processed"]
+    if summary["interrupted"]:
+        return FileOutcome(input_path, "interrupted", "", frames, summary)
+    if summary["decode_error"]:
+        reason = f"decoding stopped: {summary['decode_error']}"
+        return FileOutcome(input_path, "failed", reason, frames, summary)
+    return FileOutcome(input_path, "done", "", frames, summary)
 
 
 class _TrackCollector:

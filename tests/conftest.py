@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +109,20 @@ def run_command(*args: str, env_extra: dict | None = None, timeout: float = 600)
     bin_dir = Path(sys.executable).parent
     command = [str(bin_dir / args[0]) if (bin_dir / args[0]).exists() else args[0], *args[1:]]
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def start_command(*args: str, env_extra: dict | None = None) -> subprocess.Popen:
+    """Start a console script in the background (stderr captured as text)."""
+    env = {**os.environ, **(env_extra or {})}
+    command = [str(Path(sys.executable).parent / args[0]), *args[1:]]
+    return subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+
+
+def wait_until_written(path: Path, min_bytes: int = 5000, timeout: float = 300) -> None:
+    """Wait until a file being written (e.g. a `.partial` CSV) holds `min_bytes`."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and (not path.exists() or path.stat().st_size < min_bytes):
+        time.sleep(0.2)
 
 
 def read_csv(path: Path) -> tuple[list[str], list[dict]]:

@@ -6,14 +6,11 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import frame_count, read_csv, run_command
+from tests.conftest import frame_count, read_csv, run_command, start_command, wait_until_written
 from tests.test_live_e2e import CSV_COLUMNS
 
 
@@ -95,23 +92,13 @@ def test_folder_with_corrupt_and_unsupported_files(media, model_dir, tmp_path):
 def test_sigint_finalises_outputs(media, model_dir, tmp_path):
     long_input = tmp_path / "long.mp4"
     _repeat_video(media / "hamilton_clip_stage_multiface.mp4", long_input, times=6)
-    env = {**os.environ, "FER_MODEL_DIR": str(model_dir)}
-    command = [
-        str(Path(sys.executable).parent / "fer-video"),
+    process = start_command(
+        "fer-video",
         str(long_input),
-        "--model",
-        "tiny",
-        "--quiet",
-        "--output-dir",
-        str(tmp_path / "out"),
-    ]
-    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
-    csv_partial = tmp_path / "out" / ".long.partial.csv"
-    deadline = time.time() + 300
-    while time.time() < deadline and (
-        not csv_partial.exists() or csv_partial.stat().st_size < 5000
-    ):
-        time.sleep(0.5)
+        *("--model", "tiny", "--quiet", "--output-dir", str(tmp_path / "out")),
+        env_extra={"FER_MODEL_DIR": str(model_dir)},
+    )
+    wait_until_written(tmp_path / "out" / ".long.partial.csv")
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
