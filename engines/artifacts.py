@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from engines.errors import OutputError
 from engines.spec import ModelSpec, save_spec
 
 METRICS_FILE = "metrics.json"
@@ -16,10 +17,14 @@ KERAS_MODEL_FILE = "model.keras"
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON under a temporary name and rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        os.replace(tmp, path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write ({error.strerror or error})") from error
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -13,8 +13,10 @@ from engines.errors import FerError
 
 
 def quiet_frameworks() -> None:
-    """Silence TensorFlow's and absl's start-up chatter on stderr, which buries our messages."""
+    """Silence TensorFlow's, absl's and OpenCV's chatter on stderr, which buries our messages
+    (OpenCV's FFmpeg writer warns once per frame on a full disk; our error says it once)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     os.environ.setdefault("GLOG_minloglevel", "2")
 
 
@@ -44,7 +46,8 @@ def run_cli(work: Callable[[], object]) -> None:
 
 
 def stderr_console():
-    """Rich console on stderr: progress and summaries never mix with data on stdout."""
+    """Rich console on stderr: progress and summaries never mix with data on stdout. Messages
+    are not wrapped at the terminal width (file names stay whole for grep and logs)."""
     from rich.console import Console
 
-    return Console(stderr=True)
+    return Console(stderr=True, soft_wrap=True)

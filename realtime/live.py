@@ -10,7 +10,7 @@ from engines.model import FerModel
 from realtime.detectors import make_detector
 from realtime.pipeline import Pipeline, PipelineOptions
 from realtime.session import RunStats, run_source
-from realtime.sinks import CsvSink, VideoSink, WindowSink
+from realtime.sinks import CsvSink, VideoSink, WindowSink, finalise_or_discard
 from realtime.sources import LiveSource, open_source
 
 
@@ -53,11 +53,11 @@ def run_live(options: LiveOptions) -> RunStats:
         outputs, frame_outputs = [], []
         if options.csv is not None:
             csv_sink = CsvSink(options.csv, smoothed=options.smooth_alpha < 1.0)
-            stack.callback(csv_sink.close)
+            finalise_or_discard(stack, csv_sink)
             outputs.append(csv_sink)
         if options.record is not None:
             video = LazyVideoSink(options.record, source.fps)
-            stack.callback(video.close)
+            finalise_or_discard(stack, video)
             frame_outputs.append(video)
         if options.display:
             window = WindowSink()
@@ -81,3 +81,7 @@ class LazyVideoSink:
     def close(self) -> None:
         if self.sink is not None:
             self.sink.close()
+
+    def discard(self) -> None:
+        if self.sink is not None:
+            self.sink.discard()

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from engines.errors import OutputError
 from engines.labels import EMOTIONS
 from realtime.types import FaceResult
 
@@ -96,7 +97,12 @@ def plot_timeline(
     figure.suptitle(csv_path.stem)
     figure.tight_layout()
     tmp = png_path.with_name(f".{png_path.stem}.partial.png")
-    figure.savefig(tmp, dpi=100)
-    plt.close(figure)
-    tmp.replace(png_path)
+    try:
+        figure.savefig(tmp, dpi=100)
+        tmp.replace(png_path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"{png_path}: cannot write ({error.strerror or error})") from error
+    finally:
+        plt.close(figure)
     return len(chosen)

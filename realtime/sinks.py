@@ -2,10 +2,12 @@
 
 Files are written under a `.partial` name and renamed when closed, so a file with the final name is
 always complete; an interrupted run closes its sinks and so still leaves valid, finalised files.
+A run that fails (disk full, encoder error) discards them instead: `finalise_or_discard`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import queue
@@ -38,6 +40,30 @@ def partial_path(path: Path) -> Path:
     return path.with_name(f".{path.stem}.partial{path.suffix}")
 
 
+def _write_failed(path: Path, error: OSError) -> OutputError:
+    return OutputError(f"{path}: cannot write ({error.strerror or error})")
+
+
+def finalise_or_discard(stack: contextlib.ExitStack, sink) -> None:
+    """On leaving `stack`: close (finalise) `sink` normally or after an interruption, which
+    run_source absorbs; discard its partial file when an error is propagating, so nothing
+    half-written ever gets the final name."""
+
+    def on_exit(exc_type, _exc, _tb) -> bool:
+        if exc_type is None:
+            sink.close()
+        else:
+            sink.discard()
+        return False
+
+    stack.push(on_exit)
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
 def _prepare(path: Path) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,6 +92,12 @@ class CsvSink:
         self.rows = 0
 
     def write(self, frame: Frame, faces: list[FaceResult]) -> None:
+        try:
+            self._write_rows(frame, faces)
+        except OSError as error:  # e.g. ENOSPC: disk full
+            raise _write_failed(self.path, error) from error
+
+    def _write_rows(self, frame: Frame, faces: list[FaceResult]) -> None:
         for face in faces:
             probs = face.smoothed if self.smoothed else face.probs
             top = int(np.argmax(probs))
@@ -90,8 +122,17 @@ class CsvSink:
     def close(self) -> None:
         if self._file.closed:
             return
-        self._file.close()
-        os.replace(self.tmp, self.path)
+        try:
+            self._file.close()
+            os.replace(self.tmp, self.path)
+        except OSError as error:
+            _remove(self.tmp)
+            raise _write_failed(self.path, error) from error
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self._file.close()
+        _remove(self.tmp)
 
 
 class VideoSink:
@@ -132,14 +173,39 @@ class VideoSink:
             image = cv2.resize(image, self.size)
         self._queue.put(image)
 
+    def _finish_encoding(self) -> bool:
+        if not self._thread.is_alive():
+            return False
+        self._queue.put(None)
+        self._thread.join()
+        self._writer.release()
+        return True
+
     def close(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
-            self._writer.release()
-            if self.error:
-                raise OutputError(f"{self.path}: writing failed ({self.error})")
-            os.replace(self.tmp, self.path)
+        if not self._finish_encoding():
+            return
+        # OpenCV's writer does not report write errors (a full disk gives a silently cut file
+        # without its index), so check that the result opens before giving it the final name.
+        if self.error is None and self.frames and not _opens_as_video(self.tmp):
+            self.error = "the encoded file does not open (disk full?)"
+        if self.error:
+            _remove(self.tmp)
+            raise OutputError(f"{self.path}: writing failed ({self.error})")
+        os.replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        self._finish_encoding()
+        _remove(self.tmp)
+
+
+def _opens_as_video(path: Path) -> bool:
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    try:
+        return capture.isOpened() and capture.get(cv2.CAP_PROP_FRAME_COUNT) > 0
+    finally:
+        capture.release()
 
 
 class WindowSink:

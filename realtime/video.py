@@ -123,11 +123,11 @@ def run_videos(
     quiet: bool = False,
 ) -> int:
     """Process every input; returns the number of failed files (-1 when interrupted)."""
-    from rich.console import Console
+    from engines.cli_support import stderr_console
 
     if executor not in EXECUTORS:
         raise UnknownNameError("executor", executor, EXECUTORS)
-    console = Console(stderr=True)
+    console = stderr_console()
     files = expand_inputs(inputs)
     skipped = [path for path in files if resume and already_done(path, options)]
     todo = [path for path in files if path not in skipped]

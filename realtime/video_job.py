@@ -23,7 +23,7 @@ from realtime.destinations import is_url, output_names, outputs_complete, publis
 from realtime.pipeline import Pipeline, PipelineOptions
 from realtime.report import TrackSummary, plot_timeline
 from realtime.session import RunStats, run_source
-from realtime.sinks import CsvSink, VideoSink
+from realtime.sinks import CsvSink, VideoSink, finalise_or_discard
 from realtime.sources import ImageSource, open_source
 from realtime.types import FaceResult, Frame
 
@@ -135,14 +135,14 @@ def process_video(
     with contextlib.ExitStack() as stack:
         source = stack.enter_context(open_source(str(input_path), stride=options.stride))
         csv_sink = CsvSink(out_dir / f"{stem}.csv", smoothed=options.smooth)
-        stack.callback(csv_sink.close)
+        finalise_or_discard(stack, csv_sink)
         collector = _TrackCollector(options.smooth)
         frame_outputs = []
         if options.write_video:
             fps = (source.fps or 30.0) / options.stride
             first = _first_frame_size(source)
             video = VideoSink(out_dir / f"{stem}.mp4", fps, first)
-            stack.callback(video.close)
+            finalise_or_discard(stack, video)
             frame_outputs.append(video)
         stats: RunStats = run_source(
             source,

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import sys
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tests.conftest import read_csv, run_command
 from tests.test_live_e2e import CSV_COLUMNS
@@ -136,3 +141,133 @@ def test_corrupt_model_file_names_the_file(media, model_dir, tmp_path):
     assert result.returncode == 2
     assert "model.onnx: cannot load ONNX model" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _run_with_full_disk(folder: Path, size: str, *args: str, model_dir: Path):
+    """Run a console script in a private mount namespace where `folder` is a tmpfs of `size`
+    bytes (a real full disk for the outputs, the machine's filesystems untouched). Returns the
+    CompletedProcess and the names left in `folder` afterwards (the tmpfs vanishes with it)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("unshare") is None:
+        pytest.skip("needs util-linux unshare to mount a small tmpfs")
+    probe = ["unshare", "-Urm", "mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", str(folder)]
+    if subprocess.run(probe, capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs in a user namespace on this machine")
+    script = (
+        'mount -t tmpfs -o size="$1" tmpfs "$2" || exit 99; folder="$2"; shift 2; '
+        '"$@"; code=$?; echo "@@left:"; ls -A "$folder"; exit $code'
+    )
+    command = [str(Path(sys.executable).parent / args[0]), *args[1:]]
+    result = subprocess.run(
+        ["unshare", "-Urm", "sh", "-c", script, "sh", size, str(folder), *command],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **_env(model_dir)},
+        timeout=600,
+    )
+    assert result.returncode != 99, result.stderr
+    left = result.stdout.split("@@left:")[-1].split()
+    return result, left
+
+
+def test_disk_full_is_a_clear_error_and_leaves_nothing_half_written(media, model_dir, tmp_path):
+    source = media / "talking_head_webcam_man.mp4"
+    before = hashlib.sha256(source.read_bytes()).hexdigest()
+    out = tmp_path / "full"
+    out.mkdir()
+    # 64 KiB holds the start of the outputs but not the annotated mp4.
+    video, left = _run_with_full_disk(
+        out,
+        "64k",
+        "fer-video",
+        str(source),
+        "--model",
+        "tiny",
+        "--quiet",
+        "--output-dir",
+        str(out),
+        model_dir=model_dir,
+    )
+    assert video.returncode == 1, video.stderr
+    assert "No space left on device" in video.stderr or "disk full" in video.stderr
+    assert "Traceback" not in video.stderr
+    assert left == [], left  # no output claims to be complete, no partial file lingers
+    assert hashlib.sha256(source.read_bytes()).hexdigest() == before  # input untouched
+
+    live, left = _run_with_full_disk(
+        out,
+        "8k",
+        "fer-live",
+        "--camera",
+        str(source),
+        "--model",
+        "tiny",
+        "--no-display",
+        "--csv",
+        str(out / "live.csv"),
+        model_dir=model_dir,
+    )
+    assert live.returncode == 1, live.stderr
+    assert "live.csv: cannot write (No space left on device)" in live.stderr
+    assert live.stderr.count("error:") == 1 and "Traceback" not in live.stderr
+    assert left == [], left
+
+
+def _serve_stalling_mjpeg(jpeg: bytes, frames: int):
+    """An HTTP MJPEG stream that sends `frames` frames, then keeps the connection open silently
+    (a network camera that hangs). Returns (url, server)."""
+    import http.server
+    import socketserver
+    import threading
+    import time
+
+    release = threading.Event()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+            self.end_headers()
+            part = b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n"
+            for _ in range(frames):
+                self.wfile.write(part % len(jpeg) + jpeg + b"\r\n")
+                self.wfile.flush()
+                time.sleep(0.05)
+            release.wait(120)  # stall: connected, no more bytes
+
+        def log_message(self, *args):
+            pass
+
+    class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+        daemon_threads = True
+
+    server = Server(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.release = release
+    return f"http://127.0.0.1:{server.server_address[1]}/stream.mjpg", server
+
+
+def test_stalled_network_stream_stops_with_a_message_and_finalises(media, model_dir, tmp_path):
+    import cv2
+
+    jpeg = cv2.imencode(".jpg", cv2.imread(str(media / "photo_obama.jpg")))[1].tobytes()
+    url, server = _serve_stalling_mjpeg(jpeg, frames=60)
+    try:
+        result = run_command(
+            "fer-live",
+            *("--camera", url, "--model", "tiny", "--no-display", "--stall-timeout", "3"),
+            *("--csv", str(tmp_path / "stream.csv")),
+            env_extra=_env(model_dir),
+            timeout=120,
+        )
+    finally:
+        server.release.set()
+        server.shutdown()
+    assert result.returncode == 0, result.stderr
+    assert f"{url}: no frame for 3 s, stopping" in result.stderr
+    assert "Traceback" not in result.stderr
+    columns, rows = read_csv(tmp_path / "stream.csv")  # finalised under its own name
+    assert columns == CSV_COLUMNS and rows and rows[0]["label"]
+    assert not list(tmp_path.glob(".*partial*"))

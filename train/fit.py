@@ -118,6 +118,17 @@ def _loss_and_metrics(config: TrainConfig):
     return loss, [keras.metrics.CategoricalAccuracy(name="accuracy")]
 
 
+def scale_dropout(model, scale: float) -> None:
+    """Multiply every Dropout rate (see Recipe.dropout_scale); set before the first fit traces."""
+    import keras
+
+    if scale == 1.0:
+        return
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dropout):
+            layer.rate = layer.rate * scale
+
+
 def _compile(model, config: TrainConfig, steps_per_epoch: int, epochs: int) -> None:
     import keras
 
@@ -231,6 +242,7 @@ def train_model(config: TrainConfig, train: FaceSet, val: FaceSet):
         binary=config.positive_class is not None,
         backbone_weights=None if resuming else config.backbone_weights,
     )
+    scale_dropout(model, config.recipe.dropout_scale)
     _compile(model, config, steps, epochs)
     if resuming:
         # Rebuild and compile exactly as at the start, then restore weights and optimizer state

@@ -78,6 +78,7 @@ def train_to_artifact(
         "split_scheme": split_scheme,
         "recipe": recipe_name,
         "mixed_bfloat16": recipe.mixed_bfloat16,
+        "dropout_scale": recipe.dropout_scale,
         "keras_backend": os.environ.get("KERAS_BACKEND", "tensorflow"),
         "epochs": state.get("epoch"),
         "best_epoch": state.get("best_epoch"),

@@ -15,6 +15,11 @@ class Recipe:
     schedule "cosine": one warm-up epoch, then cosine decay to zero at the last epoch; reaches the
     paper's accuracy in far fewer epochs, which is what a CPU-only budget needs.
     learning_rate None means the paper's default: 1e-3 for custom CNNs, 1e-4 for transfer models.
+    dropout_scale multiplies every dropout rate of the architecture during training (inference is
+    unaffected: dropout is the identity there). The paper's rates (0.25 after each conv block, 0.5
+    in the dense head) suit 100 epochs; in a 10-20 epoch budget they hold five_layer near the
+    majority-class rate for the first epochs (measured: train accuracy 0.24 after 2 FER2013
+    epochs; on 1,024 faces, 0.21 after 6 epochs with them vs 0.56 without).
     """
 
     name: str
@@ -26,6 +31,7 @@ class Recipe:
     plateau_patience_balanced_custom: int = 10
     label_smoothing: float = 0.0
     mixed_bfloat16: bool = False
+    dropout_scale: float = 1.0
 
 
 RECIPES: dict[str, Recipe] = {
@@ -36,6 +42,7 @@ RECIPES: dict[str, Recipe] = {
         batch_size=64,
         schedule="cosine",
         label_smoothing=0.1,
+        dropout_scale=0.4,
     ),
 }
 
