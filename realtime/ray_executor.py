@@ -44,7 +44,8 @@ def _start(ray, cluster: ClusterOptions) -> None:
         ray.init(
             address=cluster.address,
             include_dashboard=False,
-            log_to_driver=False,
+            log_to_driver=False,  # workers' TensorFlow/MediaPipe chatter would bury the progress
+            logging_level=logging.ERROR,
             runtime_env={"env_vars": env} if env else None,
         )
     except (ConnectionError, RuntimeError, ValueError) as error:

@@ -102,3 +102,18 @@ def test_fer_bench_pipeline_rows(media, model_dir, tmp_path):
         ("no_video", "end_to_end"),
     } <= stages
     assert all(r["fps"] > 0 for r in rows if r["stage"] == "end_to_end")
+
+
+def test_throughput_clips_have_the_asked_length_and_size(media, tmp_path):
+    import cv2
+
+    from benchmarks.video_throughput import make_clip
+
+    sources = [media / "talking_head_webcam_man.mp4", media / "hamilton_clip_stage_multiface.mp4"]
+    clip = make_clip(sources, tmp_path / "c.mp4", seconds=12, size=(640, 480))
+    capture = cv2.VideoCapture(str(clip))
+    frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    size = (capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    capture.release()
+    assert frames == 360 and size == (640, 480)  # 12 s at the first clip's 30 fps, both cycled
+    assert not list(tmp_path.glob(".*partial*"))

@@ -1,0 +1,228 @@
+"""Whole-process throughput and memory of the commands, as a user runs them.
+
+    python -m benchmarks.video_throughput --model five_layer --precision int8 --json t.json
+
+Cases (each a fresh `fer-video` / `fer-live` process, timed from launch to exit, start-up
+included; peak resident memory of that process from `wait4`):
+- realtime_x: fer-video on a one-minute clip made by repeating each shared clip (annotated mp4
+  included): seconds of video per second of processing.
+- memory: fer-video --no-video on a 10-second and a 10-minute clip (the shared clips
+  concatenated): peak RSS of both, and their ratio.
+- live_640x480: fer-live --no-display on the one-face talking-head clip letterboxed to 640×480:
+  the frames per second it reports (processing only, after start-up).
+- ray: fer-video --executor ray on four one-minute clips with 1 and 2 workers (with --ray).
+Generated clips are cached in --work-dir. Numbers depend on the machine: the JSON header says which.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from benchmarks.machine import machine_header
+from engines.cli_support import run_cli
+
+MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
+TALK = "talking_head_webcam_man.mp4"
+STAGE = "hamilton_clip_stage_multiface.mp4"
+
+app = typer.Typer(add_completion=False, help=__doc__)
+
+
+def make_clip(sources: list[Path], target: Path, seconds: float, size=None) -> Path:
+    """Concatenate `sources` (cycling) until `seconds` of video; optionally letterbox to size."""
+    import cv2
+    import numpy as np
+
+    if target.exists():
+        return target
+    first = cv2.VideoCapture(str(sources[0]))
+    fps = first.get(cv2.CAP_PROP_FPS) or 30.0
+    width, height = size or (
+        int(first.get(cv2.CAP_PROP_FRAME_WIDTH)),
+        int(first.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+    )
+    first.release()
+    tmp = target.with_name(f".{target.stem}.partial.mp4")
+    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    needed, written, index = round(seconds * fps), 0, 0
+    while written < needed:
+        capture = cv2.VideoCapture(str(sources[index % len(sources)]))
+        index += 1
+        while written < needed:
+            ok, image = capture.read()
+            if not ok:
+                break
+            writer.write(_fit(image, width, height, np))
+            written += 1
+        capture.release()
+    writer.release()
+    tmp.replace(target)
+    return target
+
+
+def _fit(image, width: int, height: int, np):
+    """Scale into width×height keeping the aspect ratio, pad with black (letterbox)."""
+    import cv2
+
+    h, w = image.shape[:2]
+    if (w, h) == (width, height):
+        return image
+    scale = min(width / w, height / h)
+    resized = cv2.resize(image, (round(w * scale), round(h * scale)))
+    canvas = np.zeros((height, width, 3), np.uint8)
+    y, x = (height - resized.shape[0]) // 2, (width - resized.shape[1]) // 2
+    canvas[y : y + resized.shape[0], x : x + resized.shape[1]] = resized
+    return canvas
+
+
+def run_timed(command: list[str]) -> dict:
+    """Run a command; wall seconds from launch to exit, peak RSS (MB), stderr."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    )
+    # Read stderr on the side so a chatty process never blocks on a full pipe.
+    stderr_lines: list[str] = []
+
+    reader = threading.Thread(target=lambda: stderr_lines.extend(process.stderr), daemon=True)
+    reader.start()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    reader.join()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    stderr = "".join(stderr_lines)
+    if process.returncode != 0:
+        raise typer.BadParameter(f"{' '.join(command)} failed ({process.returncode}): {stderr}")
+    return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024, "stderr": stderr}
+
+
+def _tool(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def _video_seconds(path: Path) -> tuple[float, int]:
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    capture.release()
+    return frames / fps, frames
+
+
+@app.command()
+def main(
+    model: str = "five_layer",
+    precision: str = "int8",
+    backend: str = "auto",
+    work_dir: Annotated[Path, typer.Option(help="generated clips and outputs")] = Path(
+        "/tmp/fer-throughput"
+    ),
+    media: Annotated[Path, typer.Option(help="the shared media folder")] = MEDIA,
+    memory: Annotated[bool, typer.Option(help="also the 10 s vs 10 min memory case")] = True,
+    ray: Annotated[bool, typer.Option(help="also --executor ray with 1 and 2 workers")] = False,
+    json_path: Annotated[Path | None, typer.Option("--json")] = None,
+) -> None:
+    def work() -> None:
+        work_dir.mkdir(parents=True, exist_ok=True)
+        model_args = ["--model", model, "--precision", precision, "--backend", backend]
+        rows: list[dict] = []
+
+        def fer_video(inputs: list[Path], *extra: str) -> dict:
+            out = work_dir / "out"
+            shutil.rmtree(out, ignore_errors=True)
+            command = [_tool("fer-video"), *map(str, inputs), *model_args, "--quiet"]
+            return run_timed([*command, "--output-dir", str(out), *extra])
+
+        for name, label in ((TALK, "talk_480x480"), (STAGE, "stage_640x360")):
+            clip = make_clip([media / name], work_dir / f"{label}_60s.mp4", 60)
+            seconds, frames = _video_seconds(clip)
+            timed = fer_video([clip])
+            rows.append(
+                {
+                    "case": "realtime_x",
+                    "clip": label,
+                    "video_s": round(seconds, 1),
+                    "frames": frames,
+                    "wall_s": round(timed["seconds"], 1),
+                    "realtime_x": round(seconds / timed["seconds"], 2),
+                    "peak_rss_mb": round(timed["peak_rss_mb"]),
+                }
+            )
+            print(rows[-1], flush=True)
+
+        talk640 = make_clip([media / TALK], work_dir / "talk_640x480_30s.mp4", 30, (640, 480))
+        timed = run_timed(
+            [_tool("fer-live"), "--camera", str(talk640), *model_args, "--no-display"]
+        )
+        fps = re.search(r"([\d.]+) fps", timed["stderr"])
+        rows.append(
+            {
+                "case": "live_640x480",
+                "clip": "talk_640x480",
+                "fps": float(fps.group(1)) if fps else None,
+                "wall_s": round(timed["seconds"], 1),
+            }
+        )
+        print(rows[-1], flush=True)
+
+        if memory:
+            both = [media / TALK, media / STAGE]
+            for label, seconds in (("10s", 10), ("10min", 600)):
+                clip = make_clip(both, work_dir / f"mixed_{label}.mp4", seconds, (640, 480))
+                timed = fer_video([clip], "--no-video")
+                rows.append(
+                    {
+                        "case": "memory",
+                        "clip": f"mixed_{label}",
+                        "wall_s": round(timed["seconds"], 1),
+                        "peak_rss_mb": round(timed["peak_rss_mb"]),
+                    }
+                )
+                print(rows[-1], flush=True)
+            short, long = rows[-2]["peak_rss_mb"], rows[-1]["peak_rss_mb"]
+            rows.append({"case": "memory_ratio", "ten_min_over_ten_s": round(long / short, 3)})
+            print(rows[-1], flush=True)
+
+        if ray:
+            clip = work_dir / "talk_480x480_60s.mp4"
+            folder = work_dir / "ray_inputs"
+            folder.mkdir(exist_ok=True)
+            for index in range(4):
+                copy = folder / f"clip{index}.mp4"
+                if not copy.exists():
+                    shutil.copy(clip, copy)
+            video_s = 4 * _video_seconds(clip)[0]
+            for workers in (1, 2):
+                timed = fer_video([folder], "--executor", "ray", "--workers", str(workers))
+                rows.append(
+                    {
+                        "case": "ray",
+                        "workers": workers,
+                        "video_s": round(video_s, 1),
+                        "wall_s": round(timed["seconds"], 1),
+                        "realtime_x": round(video_s / timed["seconds"], 2),
+                    }
+                )
+                print(rows[-1], flush=True)
+
+        if json_path is not None:
+            report = {"header": machine_header(), "model": model, "precision": precision}
+            json_path.write_text(json.dumps({**report, "rows": rows}, indent=2) + "\n")
+
+    run_cli(work)
+
+
+if __name__ == "__main__":
+    app()
