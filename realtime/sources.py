@@ -132,6 +132,10 @@ class VideoFileSource(Source):
                 if index % self.stride == 0:
                     self._put(Frame(to_bgr(image), index, float(timestamp)))
                 index += 1
+            if not self._stop.is_set() and _cut_short(index, self.frame_count):
+                self.decode_error = (
+                    f"stream ended after {index} of {self.frame_count} frames (truncated file?)"
+                )
         except Exception as error:  # a decoder failure ends the source; the consumer reports it
             self.decode_error = str(error)
         finally:
@@ -156,6 +160,12 @@ class VideoFileSource(Source):
         self._stop.set()
         self._thread.join(timeout=5)
         self.capture.release()
+
+
+def _cut_short(decoded: int, declared: int) -> bool:
+    """Fewer frames than the container declares: a truncated file. Some containers (mkv, webm)
+    only estimate their count from duration × fps, hence the small tolerance."""
+    return declared > 0 and decoded < declared - max(2, round(0.02 * declared))
 
 
 class LiveSource(Source):

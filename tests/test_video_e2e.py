@@ -137,3 +137,33 @@ def _repeat_video(source: Path, target: Path, times: int) -> None:
 def test_missing_input_is_exit_2(model_dir, tmp_path, missing):
     result = _video(str(tmp_path / missing), model_dir=model_dir)
     assert result.returncode == 2 and "no such file or folder" in result.stderr
+
+
+def test_truncated_video_is_reported_and_its_outputs_are_valid_up_to_the_cut(
+    media, model_dir, tmp_path
+):
+    import cv2
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    capture = cv2.VideoCapture(str(media / "talking_head_webcam_man.mp4"))
+    whole = tmp_path / "whole.avi"  # MJPEG AVI: decodable up to a cut, unlike an mp4 (index last)
+    writer = cv2.VideoWriter(str(whole), cv2.VideoWriter_fourcc(*"MJPG"), 30, (480, 480))
+    while (frame := capture.read())[0]:
+        writer.write(frame[1])
+    writer.release()
+    data = whole.read_bytes()
+    (folder / "cut.avi").write_bytes(data[: len(data) // 2])
+    shutil.copy(media / "photo_obama.jpg", folder / "photo.jpg")
+    out = tmp_path / "out"
+    result = _video(str(folder), "--output-dir", str(out), model_dir=model_dir)
+    assert result.returncode == 1, result.stderr
+    assert "cut.avi (decoding stopped: stream ended after" in result.stderr
+    assert "truncated file?" in result.stderr and "Traceback" not in result.stderr
+    assert (out / "photo.summary.json").exists()  # the other input was processed
+    summary = json.loads((out / "cut.summary.json").read_text())
+    processed = summary["frames_processed"]
+    assert 0 < processed < 250 and "truncated" in summary["decode_error"]
+    _, rows = read_csv(out / "cut.csv")
+    assert rows and max(int(row["frame"]) for row in rows) < processed
+    assert frame_count(out / "cut.mp4") == processed
