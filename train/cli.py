@@ -29,6 +29,13 @@ def main(
     variant: Annotated[str, typer.Option(help="original, filtered, balanced, ...")] = "original",
     recipe: Annotated[str, typer.Option(help="paper (100 epochs, plateau) or cpu")] = "cpu",
     epochs: Annotated[int | None, typer.Option(help="override the recipe's epochs")] = None,
+    learning_rate: Annotated[
+        float | None, typer.Option(help="peak learning rate (default: the recipe's)")
+    ] = None,
+    init_from: Annotated[
+        Path | None,
+        typer.Option(help="start from this trained artifact's weights (a new schedule)"),
+    ] = None,
     precision: Annotated[
         str,
         typer.Option(help="auto (bfloat16 where the CPU has it natively), float32, mixed_bfloat16"),
@@ -58,6 +65,8 @@ def main(
             variant=variant,
             recipe_name=recipe,
             precision=precision,
+            learning_rate=learning_rate,
+            init_from=init_from,
             epochs=epochs,
             positive=positive,
             split_scheme=split_scheme,

@@ -47,6 +47,7 @@ class TrainConfig:
     max_steps_per_epoch: int | None = None  # tests: a few steps only
     seed: int = 1234
     resume: bool = False
+    init_from: Path | None = None  # a trained artifact folder: start from its weights
 
 
 def read_state(run_dir: Path) -> dict:
@@ -251,6 +252,11 @@ def train_model(config: TrainConfig, train: FaceSet, val: FaceSet):
         log.info("resuming %s from epoch %d", config.run_dir, state["epoch"])
         model.optimizer.build(model.trainable_variables)
         model.load_weights(last)
+    elif config.init_from is not None:
+        # A new schedule (warm restart) from trained weights: a run that ended before the
+        # accuracy it could reach continues without replaying its epochs.
+        log.info("starting from the weights of %s", config.init_from)
+        _load_initial_weights(model, config.init_from)
     initial_epoch = int(state.get("epoch", 0))
     if initial_epoch < epochs:
         model.fit(
@@ -265,6 +271,19 @@ def train_model(config: TrainConfig, train: FaceSet, val: FaceSet):
             verbose=2 if os.environ.get("FER_TRAIN_VERBOSE") else 0,
         )
     return export_best(config)
+
+
+def _load_initial_weights(model, artifact: Path) -> None:
+    from engines.errors import ModelFileError
+
+    source = artifact / "model.keras"
+    try:
+        model.load_weights(source)
+    except (OSError, ValueError) as error:
+        raise ModelFileError(
+            f"{source}: cannot start from these weights ({error})",
+            hint="--init-from needs an artifact folder of the same architecture",
+        ) from error
 
 
 def export_best(config: TrainConfig):

@@ -37,6 +37,8 @@ def train_to_artifact(
     recipe_name: str,
     precision: str,
     epochs: int | None,
+    learning_rate: float | None = None,
+    init_from: Path | None = None,
     positive: str | None,
     split_scheme: str,
     backbone_weights: str,
@@ -46,8 +48,11 @@ def train_to_artifact(
     seed: int,
     command: str,
 ) -> Path:
+    recipe = get_recipe(recipe_name)
     recipe = replace(
-        get_recipe(recipe_name), mixed_bfloat16=resolve_precision(precision) == "mixed_bfloat16"
+        recipe,
+        mixed_bfloat16=resolve_precision(precision) == "mixed_bfloat16",
+        learning_rate=learning_rate or recipe.learning_rate,
     )
     if variant.startswith("binary-") and positive is None:
         positive = variant.removeprefix("binary-")  # a binary set trains a one-vs-rest model
@@ -66,6 +71,7 @@ def train_to_artifact(
         max_steps_per_epoch=max_steps,
         seed=seed,
         resume=resume,
+        init_from=init_from,
     )
     model = train_model(config, train, val)
     spec = spec_for(config)
@@ -79,6 +85,8 @@ def train_to_artifact(
         "recipe": recipe_name,
         "mixed_bfloat16": recipe.mixed_bfloat16,
         "dropout_scale": recipe.dropout_scale,
+        "learning_rate": recipe.learning_rate,
+        "init_from": str(init_from) if init_from else None,
         "keras_backend": os.environ.get("KERAS_BACKEND", "tensorflow"),
         "epochs": state.get("epoch"),
         "best_epoch": state.get("best_epoch"),
