@@ -271,3 +271,54 @@ def test_stalled_network_stream_stops_with_a_message_and_finalises(media, model_
     columns, rows = read_csv(tmp_path / "stream.csv")  # finalised under its own name
     assert columns == CSV_COLUMNS and rows and rows[0]["label"]
     assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_spec_that_does_not_match_the_model_names_both(media, model_dir, tmp_path):
+    import shutil
+
+    folder = tmp_path / "mismatch"
+    shutil.copytree(model_dir / "tiny", folder)
+    spec = json.loads((folder / "spec.json").read_text())
+    spec["input_shape"] = [64, 64, 1]  # the network takes 48×48
+    (folder / "spec.json").write_text(json.dumps(spec))
+    for backend in ("onnxruntime", "keras"):
+        result = run_command(
+            "fer-live",
+            *("--camera", str(media / "photo_obama.jpg"), "--model", str(folder)),
+            *("--backend", backend, "--no-display"),
+        )
+        assert result.returncode == 2, result.stderr
+        assert "does not match spec (64, 64, 1)" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_camera_that_is_a_folder_is_one_line(model_dir, tmp_path):
+    folder_result = run_command(
+        "fer-live",
+        "--camera",
+        str(tmp_path),
+        "--model",
+        "tiny",
+        "--no-display",
+        env_extra=_env(model_dir),
+    )
+    assert folder_result.returncode == 2
+    assert f"{tmp_path}: is a folder, not a video or image" in folder_result.stderr
+
+
+def test_unreadable_camera_file_is_one_line(model_dir, tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("running as root: file permissions do not stop reading")
+    locked = tmp_path / "locked.mp4"
+    locked.write_bytes(b"x" * 100)
+    locked.chmod(0)
+    result = run_command(
+        "fer-live",
+        "--camera",
+        str(locked),
+        "--model",
+        "tiny",
+        "--no-display",
+        env_extra=_env(model_dir),
+    )
+    assert result.returncode == 2 and f"{locked}: permission denied" in result.stderr
