@@ -35,8 +35,9 @@ def convert_artifact(
     if to not in TARGETS:
         raise UnknownNameError("conversion target", to, TARGETS)
     artifact = load_artifact(model)
-    if artifact.kind != "single":
-        # Ensembles and OVR sets convert member by member, each into its own folder.
+    if artifact.members:
+        # Ensembles and OVR sets of separate networks convert member by member, each in its
+        # own folder; a one-network OVR set (seven sigmoid heads) converts like a single model.
         return {
             "path": str(artifact.folder),
             "members": [
