@@ -11,7 +11,7 @@ from realtime.detectors import make_detector
 from realtime.pipeline import Pipeline, PipelineOptions
 from realtime.session import RunStats, run_source
 from realtime.sinks import CsvSink, VideoSink, WindowSink, finalise_or_discard
-from realtime.sources import LiveSource, open_source
+from realtime.sources import open_source
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,9 @@ class LiveOptions:
 def run_live(options: LiveOptions) -> RunStats:
     # Cheap checks first (source, then model), so a typo fails before any output file exists.
     with contextlib.ExitStack() as stack:
-        source = stack.enter_context(open_source(options.camera))
-        if isinstance(source, LiveSource):
-            source.stall_timeout_s = options.stall_timeout
+        source = stack.enter_context(
+            open_source(options.camera, stall_timeout_s=options.stall_timeout)
+        )
         model = stack.enter_context(
             FerModel.open(options.model, options.mode, options.backend, options.precision)
         )

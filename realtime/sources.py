@@ -28,6 +28,9 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"}
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 SOURCE_HINT = "--camera takes a device index (0), a video/image path or a stream URL (rtsp://...)"
+OPEN_TIMEOUT_MS = 10_000
+READ_TIMEOUT_MARGIN_S = 2.0
+_ABANDONED: list = []  # captures whose reader never returned: never released, never collected
 MAX_SIDE = 16384  # larger frames are refused rather than risking memory blow-ups
 
 
@@ -180,7 +183,21 @@ class LiveSource(Source):
         self.name = str(target)
         self.stall_timeout_s = stall_timeout_s
         with native_stderr_muted():  # OpenCV's backends each log their own failure to fd 2
-            self.capture = cv2.VideoCapture(target)
+            if isinstance(target, str):
+                # FFmpeg's own timeouts make a blocked read return, so the reader thread ends
+                # and the capture can be released safely (releasing it under a read that is
+                # still blocked crashed the process). Longer than the stall timeout, so that
+                # the stall is reported first.
+                read_ms = int((stall_timeout_s + READ_TIMEOUT_MARGIN_S) * 1000)
+                params = [
+                    cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+                    OPEN_TIMEOUT_MS,
+                    cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+                    read_ms,
+                ]
+                self.capture = cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)
+            else:
+                self.capture = cv2.VideoCapture(target)
         if not self.capture.isOpened():
             self.capture.release()
             raise SourceError(
@@ -231,17 +248,23 @@ class LiveSource(Source):
 
     def close(self) -> None:
         self._stop.set()
+        self._thread.join(timeout=self.stall_timeout_s + READ_TIMEOUT_MARGIN_S + 2)
+        if self._thread.is_alive():
+            # Still blocked inside the backend: releasing now could crash; the process exit
+            # reclaims the device instead.
+            log.warning("%s: capture did not stop; leaving it to process exit", self.name)
+            _ABANDONED.append(self.capture)
+            return
         self.capture.release()
-        self._thread.join(timeout=2)
 
 
-def open_source(target: str, stride: int = 1) -> Source:
+def open_source(target: str, stride: int = 1, stall_timeout_s: float = 10.0) -> Source:
     """Open `target`: digits -> camera index, URL -> stream, image path -> one frame, else a video
     file played frame by frame (so runs on files are reproducible)."""
     if target.strip().isdigit():
-        return LiveSource(int(target))
+        return LiveSource(int(target), stall_timeout_s)
     if _URL.match(target):
-        return LiveSource(target)
+        return LiveSource(target, stall_timeout_s)
     path = Path(target)
     if not path.exists():
         raise SourceError(f"{target}: no such camera, file or URL", hint=SOURCE_HINT)
