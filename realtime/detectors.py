@@ -25,14 +25,38 @@ BLAZEFACE_MODELS = {
 DETECTORS = ("mediapipe", "mediapipe-full", "haar")
 
 
+def _import_mediapipe():
+    """Import mediapipe without dragging TensorFlow in when nothing else needs it.
+
+    mediapipe 1.2's `tasks.python.core.optional_dependencies` imports TensorFlow, if installed,
+    only for a documentation decorator and falls back to a no-op on ModuleNotFoundError. That
+    import costs ~3 s of every start-up (measured with `python -X importtime -c "import
+    mediapipe"`); a None entry in sys.modules makes it take the fallback. The entry is removed
+    again, so a later `import tensorflow` (Keras backend) works normally.
+    """
+    import sys
+
+    if "tensorflow" in sys.modules:
+        import mediapipe
+
+        return mediapipe
+    sys.modules["tensorflow"] = None  # type: ignore[assignment]
+    try:
+        import mediapipe
+        import mediapipe.tasks.python.vision  # loads optional_dependencies under the block
+    finally:
+        del sys.modules["tensorflow"]
+    return mediapipe
+
+
 class MediaPipeDetector:
     """BlazeFace through mediapipe's FaceDetector task (IMAGE mode, so frames may arrive in any
     order and be skipped)."""
 
     def __init__(self, model_range: str = "short", min_score: float = 0.5) -> None:
         os.environ.setdefault("GLOG_minloglevel", "2")  # mediapipe's C++ start-up chatter
-        with native_stderr_muted():  # importing mediapipe imports TensorFlow, which logs
-            import mediapipe as mp
+        with native_stderr_muted():
+            mp = _import_mediapipe()
 
         vision = mp.tasks.vision
         options = vision.FaceDetectorOptions(

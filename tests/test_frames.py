@@ -62,3 +62,17 @@ def test_detector_finds_faces_at_frame_edges(media):
         detector.close()
     assert len(boxes) >= 1
     assert (boxes.xyxy[:, 0] >= 0).all() and (boxes.xyxy[:, 2] <= shifted.shape[1]).all()
+
+
+def test_mediapipe_detector_starts_without_tensorflow():
+    """Start-up cost: mediapipe would import all of TensorFlow for a docs decorator."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from realtime.detectors import make_detector; "
+        "make_detector('mediapipe', 0.5).close(); print('tensorflow' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
