@@ -161,8 +161,19 @@ class VideoFileSource(Source):
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
-        self.capture.release()
+        _release_when_reader_ends(self._thread, self.capture, 5.0, self.name)
+
+
+def _release_when_reader_ends(thread, capture, timeout_s: float, name: str) -> None:
+    """Release `capture` only once the thread reading it has ended: releasing under a read that
+    is still inside the backend crashed the process. A reader that never returns leaves the
+    capture to process exit."""
+    thread.join(timeout=timeout_s)
+    if thread.is_alive():
+        log.warning("%s: capture did not stop; leaving it to process exit", name)
+        _ABANDONED.append(capture)
+        return
+    capture.release()
 
 
 def _cut_short(decoded: int, declared: int) -> bool:
@@ -248,14 +259,9 @@ class LiveSource(Source):
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=self.stall_timeout_s + READ_TIMEOUT_MARGIN_S + 2)
-        if self._thread.is_alive():
-            # Still blocked inside the backend: releasing now could crash; the process exit
-            # reclaims the device instead.
-            log.warning("%s: capture did not stop; leaving it to process exit", self.name)
-            _ABANDONED.append(self.capture)
-            return
-        self.capture.release()
+        _release_when_reader_ends(
+            self._thread, self.capture, self.stall_timeout_s + READ_TIMEOUT_MARGIN_S + 2, self.name
+        )
 
 
 def open_source(target: str, stride: int = 1, stall_timeout_s: float = 10.0) -> Source:
