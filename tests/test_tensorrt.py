@@ -39,7 +39,11 @@ def test_tensorrt_matches_onnxruntime(fer2013, model_dir, tmp_path, precision):
 
     folder = tmp_path / "tiny"
     shutil.copytree(model_dir / "tiny", folder)
-    extra = ["--calib-data", str(fer2013), "--calib-size", "64"] if precision == "int8" else []
+    extra = (
+        ["--int8-for", "tensorrt", "--calib-data", str(fer2013), "--calib-size", "64"]
+        if precision == "int8"
+        else []
+    )
     assert run_command("fer-convert", str(folder), "--to", precision, *extra).returncode == 0
     built = run_command("fer-convert", str(folder), "--to", "tensorrt")
     assert built.returncode == 0, built.stderr

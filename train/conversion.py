@@ -28,6 +28,7 @@ def convert_artifact(
     calib_size: int,
     calib_method: str,
     eval_data: Path | None,
+    int8_for: str = "cpu",
     eval_split: str,
     out: Path | None,
     max_batch: int = 64,
@@ -48,6 +49,7 @@ def convert_artifact(
                     calib_size=calib_size,
                     calib_method=calib_method,
                     eval_data=eval_data,
+                    int8_for=int8_for,
                     eval_split=eval_split,
                     out=None,
                 )
@@ -77,14 +79,16 @@ def convert_artifact(
 
         path = convert_fp16(fp32, spec, folder / ONNX_FILES["fp16"])
     else:
-        from engines.convert.quantize import convert_int8
+        from engines.convert.quantize import ACTIVATION_SCHEMES, convert_int8
 
         if calib_data is None:
             raise UsageError("INT8 needs calibration faces", hint="--calib-data fer2013.npz")
         faces = select_split(load_faces(calib_data), "Training")
         chosen = np.random.default_rng(0).permutation(len(faces))[:calib_size]
         pixels = to_model_input(faces.images[np.sort(chosen)], spec)
-        path = convert_int8(fp32, spec, folder / ONNX_FILES["int8"], pixels, calib_method)
+        path = convert_int8(
+            fp32, spec, folder / ONNX_FILES["int8"], pixels, calib_method, target=int8_for
+        )
         record_metrics(
             folder,
             "calibration/int8",
@@ -93,7 +97,9 @@ def convert_artifact(
                 "faces": len(chosen),
                 "source": str(calib_data),
                 "split": "Training",
-                "format": "QDQ, symmetric, per-channel weights",
+                "format": "QDQ, symmetric per-channel INT8 weights",
+                "target": int8_for,
+                "activations": ACTIVATION_SCHEMES[int8_for],
             },
         )
     result: dict[str, Any] = {"path": str(path)}

@@ -26,6 +26,13 @@ def main(
     ] = None,
     calib_size: Annotated[int, typer.Option(min=16, help="calibration faces")] = 1024,
     calib_method: Annotated[str, typer.Option(help="minmax | entropy | percentile")] = "minmax",
+    int8_for: Annotated[
+        str,
+        typer.Option(
+            help="cpu: UINT8 activations, fastest on ONNX Runtime x86 | tensorrt: symmetric "
+            "INT8 activations, which TensorRT requires"
+        ),
+    ] = "cpu",
     eval_data: Annotated[
         Path | None, typer.Option(help="labelled faces to measure the accuracy cost on")
     ] = None,
@@ -44,6 +51,7 @@ def main(
             calib_data=calib_data,
             calib_size=calib_size,
             calib_method=calib_method,
+            int8_for=int8_for,
             eval_data=eval_data,
             eval_split=eval_split,
             max_batch=max_batch,

@@ -79,6 +79,17 @@ def build_engine_file(
     return target
 
 
+def _require_symmetric_activations(int8_path: Path) -> None:
+    from engines.convert.quantize import ACTIVATION_SCHEMES, activation_scheme
+
+    if activation_scheme(int8_path) != ACTIVATION_SCHEMES["tensorrt"]:
+        raise ModelFileError(
+            f"{int8_path}: its INT8 activations are asymmetric UINT8 (the CPU form); TensorRT "
+            "needs symmetric INT8",
+            hint="fer-convert NAME --to int8 --int8-for tensorrt --calib-data DATA",
+        )
+
+
 def build_engine(
     folder: Path, spec: ModelSpec, precision: str = "auto", max_batch: int = 64
 ) -> Path:
@@ -91,6 +102,8 @@ def build_engine(
     for candidate in order:
         onnx_path = folder / ONNX_FILES[candidate]
         if onnx_path.is_file():
+            if candidate == "int8":
+                _require_symmetric_activations(onnx_path)
             return build_engine_file(onnx_path, spec, candidate, max_batch)
     raise ModelFileError(
         f"{folder}: no {' or '.join(ONNX_FILES[p] for p in order)} to build from",
