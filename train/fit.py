@@ -274,16 +274,44 @@ def train_model(config: TrainConfig, train: FaceSet, val: FaceSet):
 
 
 def _load_initial_weights(model, artifact: Path) -> None:
+    """Start from a trained artifact's weights.
+
+    Every layer whose name and weight shapes match is copied: the whole model for the same
+    architecture; for a related one, the shared part (six_layer's conv1-conv5 blocks are
+    five_layer's, so six_layer can start from a trained five_layer and learn only its 2048-filter
+    block and classifier from scratch; a binary variant keeps all but its output layer).
+    """
+    import keras
+
     from engines.errors import ModelFileError
 
     source = artifact / "model.keras"
     try:
-        model.load_weights(source)
+        trained = keras.models.load_model(source, compile=False)
     except (OSError, ValueError) as error:
+        raise ModelFileError(f"{source}: cannot start from these weights ({error})") from error
+    copied = []
+    for layer in model.layers:
+        try:
+            donor = trained.get_layer(layer.name)
+        except ValueError:
+            continue
+        shapes = [tuple(w.shape) for w in layer.get_weights()]
+        if shapes and shapes == [tuple(w.shape) for w in donor.get_weights()]:
+            layer.set_weights(donor.get_weights())
+            copied.append(layer.name)
+    if not copied:
         raise ModelFileError(
-            f"{source}: cannot start from these weights ({error})",
-            hint="--init-from needs an artifact folder of the same architecture",
-        ) from error
+            f"{source}: no layer of {trained.name} matches {model.name} by name and shape",
+            hint="--init-from needs an artifact folder of the same or a related architecture",
+        )
+    fresh = [layer.name for layer in model.layers if layer.weights and layer.name not in copied]
+    log.info(
+        "from %s: copied %d layers; fresh: %s",
+        trained.name,
+        len(copied),
+        ", ".join(fresh) or "none",
+    )
 
 
 def export_best(config: TrainConfig):
