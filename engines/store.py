@@ -146,7 +146,7 @@ def resolve_model(model: str, mode: str) -> Artifact:
         except UnknownNameError:
             raise UsageError(
                 f"'{names[0]}' has no one-vs-rest set ('{names[0]}{OVR_SUFFIX}')",
-                hint="train one with fer-train --positive for each emotion",
+                hint=f"build one: fer-assemble ovr --trunk {names[0]} --data fer2013.npz --out DIR",
             ) from None
     if artifact.kind != "single":
         raise UsageError(
