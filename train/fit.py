@@ -296,9 +296,10 @@ def _load_initial_weights(model, artifact: Path) -> None:
             donor = trained.get_layer(layer.name)
         except ValueError:
             continue
+        weights = donor.get_weights()
         shapes = [tuple(w.shape) for w in layer.get_weights()]
-        if shapes and shapes == [tuple(w.shape) for w in donor.get_weights()]:
-            layer.set_weights(donor.get_weights())
+        if shapes and shapes == [tuple(w.shape) for w in weights]:
+            layer.set_weights(weights)
             copied.append(layer.name)
     if not copied:
         raise ModelFileError(

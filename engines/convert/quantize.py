@@ -26,8 +26,8 @@ from engines.errors import UnknownNameError
 from engines.spec import ModelSpec
 
 CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
-INT8_TARGETS = ("cpu", "tensorrt")
 ACTIVATION_SCHEMES = {"cpu": "asymmetric-uint8", "tensorrt": "symmetric-int8"}
+INT8_TARGETS = tuple(ACTIVATION_SCHEMES)
 
 
 def convert_fp16(fp32_path: Path, spec: ModelSpec, out_path: Path) -> Path:
