@@ -29,6 +29,7 @@ class ClassifierCase:
     backend: str
     precision: str
     batch: int
+    flip: str = "auto"
 
 
 def load_faces(data: Path | None, count: int = 1000) -> tuple[np.ndarray, str]:
@@ -53,9 +54,10 @@ def time_case(case: ClassifierCase, faces: np.ndarray, warmup: int, iters: int) 
         "backend": case.backend,
         "precision": case.precision,
         "batch": case.batch,
+        "flip": case.flip,
     }
     try:
-        model = FerModel.open(case.model, case.mode, case.backend, case.precision)
+        model = FerModel.open(case.model, case.mode, case.backend, case.precision, case.flip)
     except FerError as error:
         return {**row, "skipped": error.message}
     with model:
@@ -73,6 +75,7 @@ def time_case(case: ClassifierCase, faces: np.ndarray, warmup: int, iters: int) 
             **row,
             "backend": model.backend_names,
             "precision": model.precisions,
+            "flip": model.flip_state,
             **stats,
             "images_per_s": images_per_second(case.batch, stats["p50_ms"]),
             "iters": iters,
@@ -90,9 +93,10 @@ def paper_protocol(case: ClassifierCase, faces: np.ndarray, repeats: int) -> dic
         "backend": case.backend,
         "precision": case.precision,
         "batch": 32,
+        "flip": case.flip,
     }
     try:
-        model = FerModel.open(case.model, case.mode, case.backend, case.precision)
+        model = FerModel.open(case.model, case.mode, case.backend, case.precision, case.flip)
     except FerError as error:
         return {**row, "skipped": error.message}
     images = faces[np.arange(1000) % len(faces)]
@@ -109,6 +113,7 @@ def paper_protocol(case: ClassifierCase, faces: np.ndarray, repeats: int) -> dic
         **row,
         "backend": model.backend_names,
         "precision": model.precisions,
+        "flip": model.flip_state,
         "seconds_per_1000": float(np.mean(seconds)),
         "repeats": repeats,
         "p50_ms": float(np.median(seconds)) * 1000 / (1000 / 32),

@@ -30,6 +30,10 @@ def main(
     ] = "onnxruntime",
     precision: Annotated[str, typer.Option(help="comma list: fp32,fp16,int8")] = "fp32,int8",
     batch: Annotated[str, typer.Option(help="comma list of batch sizes")] = "1,8,32",
+    flip: Annotated[
+        str,
+        typer.Option(help="comma list of auto (the model's setting), on, off: mirror-image TTA"),
+    ] = "auto",
     protocol: Annotated[
         str | None, typer.Option(help="paper: 1,000 images in batches of 32")
     ] = None,
@@ -59,18 +63,26 @@ def main(
             open_source(str(video)).close()  # a missing/corrupt video fails before any timing
             precisions = _split(precision)
             rows += bench_video(
-                video, models[0], mode, _split(backend)[0], precisions[-1] if precisions else "auto"
+                video,
+                models[0],
+                mode,
+                _split(backend)[0],
+                precisions[-1] if precisions else "auto",
+                flip=_split(flip)[0] if _split(flip) else "auto",
             )
         else:
             from benchmarks.classifier import ClassifierCase, load_faces, paper_protocol, time_case
 
             faces, source = load_faces(data or (DEFAULT_DATA if DEFAULT_DATA.is_file() else None))
             batches = [int(b) for b in _split(batch)]
-            for name, back, prec in itertools.product(models, _split(backend), _split(precision)):
+            cases = itertools.product(models, _split(backend), _split(precision), _split(flip))
+            for name, back, prec, flip_choice in cases:
                 if protocol == "paper":
                     rows.append(
                         paper_protocol(
-                            ClassifierCase(name, mode, back, prec, 32), faces, paper_repeats
+                            ClassifierCase(name, mode, back, prec, 32, flip_choice),
+                            faces,
+                            paper_repeats,
                         )
                     )
                     continue
@@ -78,7 +90,10 @@ def main(
                     rows.append(
                         {
                             **time_case(
-                                ClassifierCase(name, mode, back, prec, size), faces, warmup, iters
+                                ClassifierCase(name, mode, back, prec, size, flip_choice),
+                                faces,
+                                warmup,
+                                iters,
                             ),
                             "faces": source,
                         }

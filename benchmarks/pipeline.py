@@ -34,12 +34,13 @@ def bench_video(
     precision: str,
     detector: str = "mediapipe",
     batch_frames: int = 8,
+    flip: str = "auto",
 ) -> list[dict]:
     """Rows per stage (p50/p95 ms per frame) and one end-to-end row, with and without writing the
     annotated video. Start-up (model and detector loading) is timed as its own row."""
     rows: list[dict] = []
     started = time.perf_counter()
-    with FerModel.open(model, mode, backend, precision) as fer_model:
+    with FerModel.open(model, mode, backend, precision, flip) as fer_model:
         face_detector = make_detector(detector)
         startup_ms = (time.perf_counter() - started) * 1000
         rows.append(
@@ -57,6 +58,7 @@ def bench_video(
             "mode": mode,
             "backend": fer_model.backend_names,
             "precision": fer_model.precisions,
+            "flip": fer_model.flip_state,
         }
         try:
             for variant, write_video in (("with_video", True), ("no_video", False)):

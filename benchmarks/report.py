@@ -6,6 +6,7 @@ COLUMNS = (
     "model",
     "backend",
     "precision",
+    "flip",
     "batch",
     "variant",
     "stage",

@@ -25,13 +25,26 @@ def images_per_second(batch: int, p50_ms: float) -> float:
     return batch * 1000.0 / p50_ms if p50_ms > 0 else 0.0
 
 
+IDENTITY_FIELDS = ("model", "backend", "precision", "flip", "batch", "stage", "variant")
+
+
 def compare_rows(old: list[dict], new: list[dict]) -> list[dict]:
     """Match rows by their identifying fields; ratio = old p50 / new p50 (>1: new is faster)."""
 
     def key(row: dict) -> tuple:
         return tuple(
             row.get(k)
-            for k in ("kind", "model", "mode", "backend", "precision", "batch", "stage", "variant")
+            for k in (
+                "kind",
+                "model",
+                "mode",
+                "backend",
+                "precision",
+                "flip",
+                "batch",
+                "stage",
+                "variant",
+            )
         )
 
     previous = {key(row): row for row in old}
@@ -41,11 +54,7 @@ def compare_rows(old: list[dict], new: list[dict]) -> list[dict]:
         if before and before.get("p50_ms") and row.get("p50_ms"):
             compared.append(
                 {
-                    **{
-                        k: row.get(k)
-                        for k in ("model", "backend", "precision", "batch", "stage", "variant")
-                        if k in row
-                    },
+                    **{k: row.get(k) for k in IDENTITY_FIELDS if k in row},
                     "old_p50_ms": before["p50_ms"],
                     "new_p50_ms": row["p50_ms"],
                     "speedup": before["p50_ms"] / row["p50_ms"],

@@ -126,6 +126,7 @@ def main(
     model: str = "five_layer",
     precision: str = "int8",
     backend: str = "auto",
+    flip: Annotated[str, typer.Option(help="auto | on | off (mirror-image averaging)")] = "auto",
     work_dir: Annotated[Path, typer.Option(help="generated clips and outputs")] = Path(
         "/tmp/fer-throughput"
     ),
@@ -137,6 +138,7 @@ def main(
     def work() -> None:
         work_dir.mkdir(parents=True, exist_ok=True)
         model_args = ["--model", model, "--precision", precision, "--backend", backend]
+        model_args += ["--flip", flip]
         rows: list[dict] = []
 
         def fer_video(inputs: list[Path], *extra: str) -> dict:
@@ -218,7 +220,12 @@ def main(
                 print(rows[-1], flush=True)
 
         if json_path is not None:
-            report = {"header": machine_header(), "model": model, "precision": precision}
+            report = {
+                "header": machine_header(),
+                "model": model,
+                "precision": precision,
+                "flip": flip,
+            }
             json_path.write_text(json.dumps({**report, "rows": rows}, indent=2) + "\n")
 
     run_cli(work)

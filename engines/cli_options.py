@@ -16,3 +16,10 @@ Model = Annotated[
 Mode = Annotated[str, typer.Option(help="single | ensemble | ovr")]
 Backend = Annotated[str, typer.Option(help="auto | onnxruntime | keras | tensorrt")]
 Precision = Annotated[str, typer.Option(help="auto | fp32 | fp16 | int8")]
+Flip = Annotated[
+    str,
+    typer.Option(
+        help="auto (the model's own setting) | on | off: also run each face's mirror image and "
+        "average the two (test-time augmentation: more accurate, twice the inference work)"
+    ),
+]

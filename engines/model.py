@@ -14,7 +14,7 @@ import numpy as np
 from engines.backends.base import Backend
 from engines.backends.select import open_backend
 from engines.combine import ensemble_mean, ovr_normalise
-from engines.errors import ModelFileError
+from engines.errors import ModelFileError, UnknownNameError
 from engines.labels import EMOTIONS
 from engines.preprocess import to_model_input
 from engines.store import Artifact, resolve_model
@@ -51,10 +51,35 @@ class Prediction:
         return self.probs.max(axis=1) if len(self) else np.zeros(0, np.float32)
 
 
-class FerModel:
-    """The artifact's leaf models on their backends plus the mode's combination rule."""
+FLIP_CHOICES = ("auto", "on", "off")
 
-    def __init__(self, artifact: Artifact, backend: str = "auto", precision: str = "auto") -> None:
+
+def _predict(backend: Backend, pixels: np.ndarray, flip: bool) -> np.ndarray:
+    """backend.predict, or with flip the mean over each face and its mirror image, run as one
+    batch of 2N so the backend still makes a single call."""
+    if not flip:
+        return backend.predict(pixels)
+    count = len(pixels)
+    both = backend.predict(np.concatenate([pixels, pixels[:, :, ::-1]]))  # N×H×W×C: axis 2 is x
+    return (both[:count] + both[count:]) / 2
+
+
+class FerModel:
+    """The artifact's leaf models on their backends plus the mode's combination rule.
+
+    flip: "auto" runs each leaf model with or without the mirror-image average as its spec says
+    (`test_time_flip`); "on" / "off" force it for every leaf.
+    """
+
+    def __init__(
+        self,
+        artifact: Artifact,
+        backend: str = "auto",
+        precision: str = "auto",
+        flip: str = "auto",
+    ) -> None:
+        if flip not in FLIP_CHOICES:
+            raise UnknownNameError("flip setting", flip, FLIP_CHOICES)
         self.artifact = artifact
         self.kind = artifact.kind
         leaves = artifact.members if artifact.members else (artifact,)
@@ -67,6 +92,10 @@ class FerModel:
         except Exception:
             self.close()
             raise
+        self.flips = [
+            backend.spec.test_time_flip if flip == "auto" else flip == "on"
+            for backend in self.backends
+        ]
         if self.kind == "ovr":
             covered = [label for b in self.backends for label in b.spec.labels]
             if sorted(covered) != sorted(EMOTIONS):
@@ -77,9 +106,14 @@ class FerModel:
 
     @classmethod
     def open(
-        cls, model: str, mode: str = "single", backend: str = "auto", precision: str = "auto"
+        cls,
+        model: str,
+        mode: str = "single",
+        backend: str = "auto",
+        precision: str = "auto",
+        flip: str = "auto",
     ) -> FerModel:
-        return cls(resolve_model(model, mode), backend, precision)
+        return cls(resolve_model(model, mode), backend, precision, flip)
 
     @property
     def backend_names(self) -> str:
@@ -88,6 +122,13 @@ class FerModel:
     @property
     def precisions(self) -> str:
         return ",".join(sorted({b.spec.precision for b in self.backends}))
+
+    @property
+    def flip_state(self) -> str:
+        """ "on", "off" or "mixed" (an ensemble whose members differ): for reports."""
+        if all(self.flips):
+            return "on"
+        return "mixed" if any(self.flips) else "off"
 
     def predict_crops(self, crops: Sequence[np.ndarray]) -> Prediction:
         return self.run(self.prepare(crops))
@@ -112,7 +153,10 @@ class FerModel:
         if not inputs:
             empty = np.zeros((0, len(EMOTIONS)), np.float32)
             return Prediction(empty, empty)
-        outputs = [(b, b.predict(inputs[self._input_key(b)])) for b in self.backends]
+        outputs = [
+            (backend, _predict(backend, inputs[self._input_key(backend)], flip))
+            for backend, flip in zip(self.backends, self.flips, strict=True)
+        ]
         return self._combine(outputs)
 
     def _combine(self, outputs: list[tuple[Backend, np.ndarray]]) -> Prediction:

@@ -21,6 +21,7 @@ class LiveOptions:
     mode: str = "single"
     backend: str = "auto"
     precision: str = "auto"
+    flip: str = "auto"
     detector: str = "mediapipe"
     min_score: float = 0.5
     margin: float = 0.2
@@ -39,7 +40,9 @@ def run_live(options: LiveOptions) -> RunStats:
             open_source(options.camera, stall_timeout_s=options.stall_timeout)
         )
         model = stack.enter_context(
-            FerModel.open(options.model, options.mode, options.backend, options.precision)
+            FerModel.open(
+                options.model, options.mode, options.backend, options.precision, options.flip
+            )
         )
         detector = make_detector(options.detector, options.min_score)
         stack.callback(detector.close)

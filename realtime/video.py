@@ -31,6 +31,7 @@ class ModelChoice:
     precision: str = "auto"
     detector: str = "mediapipe"
     min_score: float = 0.5
+    flip: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -70,13 +71,16 @@ class ModelWorker:
         from engines.model import FerModel
         from realtime.detectors import make_detector
 
-        self.model = FerModel.open(choice.model, choice.mode, choice.backend, choice.precision)
+        self.model = FerModel.open(
+            choice.model, choice.mode, choice.backend, choice.precision, choice.flip
+        )
         self.detector = make_detector(choice.detector, choice.min_score)
         self.info = {
             "model": choice.model,
             "mode": choice.mode,
             "backend": self.model.backend_names,
             "precision": self.model.precisions,
+            "flip": self.model.flip_state,
             "detector": choice.detector,
         }
 

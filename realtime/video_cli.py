@@ -22,6 +22,7 @@ def main(
     mode: model_opt.Mode = "single",
     backend: model_opt.Backend = "auto",
     precision: model_opt.Precision = "auto",
+    flip: model_opt.Flip = "auto",
     output_dir: Annotated[
         str | None,
         typer.Option(
@@ -75,7 +76,7 @@ def main(
                 margin=margin,
                 batch_frames=batch_frames,
             ),
-            ModelChoice(model, mode, backend, precision, detector, min_score),
+            ModelChoice(model, mode, backend, precision, detector, min_score, flip),
             executor=executor,
             resume=resume,
             cluster=ClusterOptions(ray_address, workers, gpus_per_worker, max_retries),

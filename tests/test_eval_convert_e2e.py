@@ -89,3 +89,32 @@ def test_int8_for_tensorrt_has_symmetric_activations_and_cpu_form_is_refused(
     with pytest.raises(ModelFileError) as refused:
         _require_symmetric_activations(tmp_path / "cpu" / "model.int8.onnx")
     assert "--int8-for tensorrt" in refused.value.hint
+
+
+def test_dequantized_int8_runs_in_float_close_to_the_original(fer2013, model_dir, tmp_path):
+    """Recovery path for artifacts that ship INT8 only: Q/DQ -> FP32 with the same weights."""
+    import numpy as np
+    import onnx
+
+    from engines.convert.dequantize import dequantize_qdq
+    from engines.model import FerModel
+    from train.datasets import load_faces
+    from train.evaluate import select_split
+
+    folder = tmp_path / "tiny_int8"
+    _convert_tiny_to_int8(model_dir, folder, fer2013, "--calib-size", "64")
+    recovered = tmp_path / "tiny_recovered"
+    recovered.mkdir()
+    shutil.copy(folder / "spec.json", recovered / "spec.json")
+    dequantize_qdq(folder / "model.int8.onnx", recovered / "model.onnx")
+    ops = {node.op_type for node in onnx.load(str(recovered / "model.onnx")).graph.node}
+    assert not ops & {"QuantizeLinear", "DequantizeLinear"}
+    faces = select_split(load_faces(fer2013), "PublicTest").images[:256]
+    with (
+        FerModel.open(str(folder), "single", "keras") as original,
+        FerModel.open(str(recovered), "single", "onnxruntime", "fp32") as dequantized,
+    ):
+        expected = original.predict_crops(faces).probs
+        got = dequantized.predict_crops(faces).probs
+    assert (got.argmax(axis=1) == expected.argmax(axis=1)).mean() >= 0.9
+    assert np.abs(got - expected).max() < 0.2

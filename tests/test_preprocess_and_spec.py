@@ -13,7 +13,9 @@ GRAY224 = ModelSpec("vgg16", (224, 224, 3), color="gray", normalization="caffe")
 
 
 def test_spec_round_trip(tmp_path):
-    spec = ModelSpec("six_layer", (48, 48, 1), precision="int8", extra={"note": "x"})
+    spec = ModelSpec(
+        "six_layer", (48, 48, 1), precision="int8", test_time_flip=True, extra={"note": "x"}
+    )
     save_spec(spec, tmp_path)
     assert load_spec(tmp_path) == spec
 
@@ -26,6 +28,7 @@ def test_spec_round_trip(tmp_path):
         {"labels": ["joy"]},
         {"precision": "int4"},
         {"color": "rgb", "input_shape": [48, 48, 1]},
+        {"test_time_flip": "yes"},
     ],
 )
 def test_invalid_spec_is_rejected(changes):

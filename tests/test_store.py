@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -75,3 +77,41 @@ def test_seven_sigmoid_network_is_an_ovr_set_by_itself(with_models):
     assert artifact.kind == "ovr" and artifact.members == ()
     with pytest.raises(UsageError, match="ovr"):
         resolve_model(str(with_models / "tiny_heads"), "single")
+
+
+def _faces(count: int) -> np.ndarray:
+    return np.random.default_rng(7).integers(0, 256, (count, 48, 48), np.uint8)
+
+
+def test_flip_on_is_the_mean_over_face_and_mirror_in_one_call(with_models):
+    faces = _faces(4)
+    with FerModel.open("tiny", "single", "onnxruntime", flip="off") as plain:
+        expected = (
+            plain.predict_crops(faces).probs + plain.predict_crops(faces[:, :, ::-1]).probs
+        ) / 2
+    calls = []
+    with FerModel.open("tiny", "single", "onnxruntime", flip="on") as model:
+        original = model.backends[0]._run
+        model.backends[0]._run = lambda x: calls.append(len(x)) or original(x)
+        prediction = model.predict_crops(faces)
+        assert model.flip_state == "on"
+    assert calls == [8]  # 4 faces and their 4 mirrors in one backend call
+    np.testing.assert_allclose(prediction.probs, expected, atol=1e-6)
+
+
+def test_flip_auto_follows_each_models_spec(with_models, tmp_path):
+    import shutil
+
+    from engines.spec import load_spec, save_spec
+
+    flipped = tmp_path / "tiny_flipped"
+    shutil.copytree(with_models / "tiny", flipped)
+    save_spec(replace(load_spec(flipped), test_time_flip=True), flipped)
+    with FerModel.open(str(flipped), "single", "onnxruntime") as model:
+        assert model.flip_state == "on"
+    with FerModel.open(str(flipped), "single", "onnxruntime", flip="off") as model:
+        assert model.flip_state == "off"
+    with FerModel.open(f"{flipped},tiny_b", "ensemble", "onnxruntime") as model:
+        assert model.flip_state == "mixed"
+    with pytest.raises(UnknownNameError, match="auto"):
+        FerModel.open("tiny", "single", "onnxruntime", flip="mirror")

@@ -79,7 +79,7 @@ def convert_artifact(
 
         path = convert_fp16(fp32, spec, folder / ONNX_FILES["fp16"])
     else:
-        from engines.convert.quantize import ACTIVATION_SCHEMES, convert_int8
+        from engines.convert.quantize import ACTIVATION_SCHEMES, WEIGHT_FORMAT, convert_int8
 
         if calib_data is None:
             raise UsageError("INT8 needs calibration faces", hint="--calib-data fer2013.npz")
@@ -97,7 +97,7 @@ def convert_artifact(
                 "faces": len(chosen),
                 "source": str(calib_data),
                 "split": "Training",
-                "format": "QDQ, symmetric per-channel INT8 weights",
+                "format": WEIGHT_FORMAT,
                 "target": int8_for,
                 "activations": ACTIVATION_SCHEMES[int8_for],
             },

@@ -20,6 +20,7 @@ def main(
     mode: model_opt.Mode = "single",
     backend: model_opt.Backend = "auto",
     precision: model_opt.Precision = "auto",
+    flip: model_opt.Flip = "auto",
     split: Annotated[
         str, typer.Option(help="Training | PublicTest | PrivateTest | all")
     ] = "PrivateTest",
@@ -38,10 +39,11 @@ def main(
         from engines.store import resolve_model
         from train.evaluate import evaluate, save_confusion_png
 
-        report = evaluate(model, data, split, mode, backend, precision)
+        report = evaluate(model, data, split, mode, backend, precision, flip)
         console = stderr_console()
         console.print(
-            f"{model} ({mode}, {report['backend']}/{report['precision']}) on {split}: "
+            f"{model} ({mode}, {report['backend']}/{report['precision']}"
+            f"{', flip' if report['flip'] != 'off' else ''}) on {split}: "
             f"accuracy {report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f}, "
             f"n={report['n']}"
         )
@@ -51,6 +53,8 @@ def main(
         if record:
             folder = resolve_model(model, mode).folder
             key = f"{split}/{mode}/{report['backend']}/{report['precision']}"
+            if report["flip"] != "off":  # keys without a suffix stay single-pass numbers
+                key += f"/flip-{report['flip']}"
             record_metrics(folder, key, report)
 
     run_cli(work)

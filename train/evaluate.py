@@ -37,9 +37,10 @@ def evaluate(
     mode: str = "single",
     backend: str = "auto",
     precision: str = "auto",
+    flip: str = "auto",
 ) -> dict[str, Any]:
     faces = select_split(load_faces(data), split)
-    with FerModel.open(model_name, mode, backend, precision) as model:
+    with FerModel.open(model_name, mode, backend, precision, flip) as model:
         probs = predict_faces(model, faces.images)
         report = classification_report(faces.labels, probs.argmax(axis=1))
         report.update(
@@ -47,6 +48,7 @@ def evaluate(
             mode=mode,
             backend=model.backend_names,
             precision=model.precisions,
+            flip=model.flip_state,
             split=split,
             data=str(data),
         )
