@@ -73,6 +73,7 @@ def time_case(case: ClassifierCase, faces: np.ndarray, warmup: int, iters: int) 
         stats = percentiles(samples)
         return {
             **row,
+            "mode": model.kind,
             "backend": model.backend_names,
             "precision": model.precisions,
             "flip": model.flip_state,
@@ -111,6 +112,7 @@ def paper_protocol(case: ClassifierCase, faces: np.ndarray, repeats: int) -> dic
             seconds.append(time.perf_counter() - started)
     return {
         **row,
+        "mode": model.kind,
         "backend": model.backend_names,
         "precision": model.precisions,
         "flip": model.flip_state,

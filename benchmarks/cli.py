@@ -24,7 +24,7 @@ def main(
     model: Annotated[list[str], typer.Option(help="model(s); repeat or comma-separate")] = [  # noqa: B006
         "five_layer"
     ],
-    mode: Annotated[str, typer.Option(help="single | ensemble | ovr")] = "single",
+    mode: Annotated[str, typer.Option(help="auto | single | ensemble | ovr")] = "auto",
     backend: Annotated[
         str, typer.Option(help="comma list: onnxruntime,keras,tensorrt")
     ] = "onnxruntime",

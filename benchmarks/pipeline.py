@@ -55,7 +55,7 @@ def bench_video(
         )
         info = {
             "model": model,
-            "mode": mode,
+            "mode": fer_model.kind,
             "backend": fer_model.backend_names,
             "precision": fer_model.precisions,
             "flip": fer_model.flip_state,

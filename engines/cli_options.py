@@ -13,7 +13,13 @@ Model = Annotated[
         help="model name or artifact folder; with --mode ensemble a comma list of members"
     ),
 ]
-Mode = Annotated[str, typer.Option(help="single | ensemble | ovr")]
+Mode = Annotated[
+    str,
+    typer.Option(
+        help="auto (what --model is: one model, an ensemble or an OVR set) | single | "
+        "ensemble | ovr"
+    ),
+]
 Backend = Annotated[str, typer.Option(help="auto | onnxruntime | keras | tensorrt")]
 Precision = Annotated[str, typer.Option(help="auto | fp32 | fp16 | int8")]
 Flip = Annotated[

@@ -24,7 +24,7 @@ from engines.spec import SPEC_FILENAME, ModelSpec, load_spec
 
 SHIPPED_DIR = Path(__file__).with_name("models")
 MEMBERS_FILE = "members.json"
-MODES = ("single", "ensemble", "ovr")
+MODES = ("auto", "single", "ensemble", "ovr")
 DEFAULT_ENSEMBLE = "ensemble"
 OVR_SUFFIX = "_ovr"
 
@@ -107,6 +107,7 @@ def _load_member(folder: Path, member: str) -> Artifact:
 def resolve_model(model: str, mode: str) -> Artifact:
     """What `--model X --mode Y` runs.
 
+    auto: what X is (one model, an ensemble or OVR artifact; a comma list is an ensemble).
     single: X must be one model. ensemble: X is a comma list of members, an ensemble artifact, or
     one member name (then the shipped default ensemble is used when it contains X). ovr: X is an OVR
     artifact or a model whose OVR set `X_ovr` exists.
@@ -116,6 +117,8 @@ def resolve_model(model: str, mode: str) -> Artifact:
     names = [part.strip() for part in model.split(",") if part.strip()]
     if not names:
         raise UsageError("--model is empty")
+    if mode == "auto":
+        mode = "ensemble" if len(names) > 1 else load_artifact(names[0]).kind
     if mode == "ensemble":
         if len(names) > 1:
             members = tuple(load_artifact(name) for name in names)

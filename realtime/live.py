@@ -18,7 +18,7 @@ from realtime.sources import open_source
 class LiveOptions:
     camera: str
     model: str = "five_layer"
-    mode: str = "single"
+    mode: str = "auto"
     backend: str = "auto"
     precision: str = "auto"
     flip: str = "auto"

@@ -18,7 +18,7 @@ app = typer.Typer(add_completion=False, help=__doc__)
 def main(
     camera: Annotated[str, typer.Option(help="device index, video/image path or stream URL")] = "0",
     model: model_opt.Model = "five_layer",
-    mode: model_opt.Mode = "single",
+    mode: model_opt.Mode = "auto",
     backend: model_opt.Backend = "auto",
     precision: model_opt.Precision = "auto",
     flip: model_opt.Flip = "auto",

@@ -26,7 +26,7 @@ class ModelChoice:
     """What every worker loads once: model, mode, backend, precision and face detector."""
 
     model: str
-    mode: str = "single"
+    mode: str = "auto"
     backend: str = "auto"
     precision: str = "auto"
     detector: str = "mediapipe"
@@ -77,7 +77,7 @@ class ModelWorker:
         self.detector = make_detector(choice.detector, choice.min_score)
         self.info = {
             "model": choice.model,
-            "mode": choice.mode,
+            "mode": self.model.kind,
             "backend": self.model.backend_names,
             "precision": self.model.precisions,
             "flip": self.model.flip_state,

@@ -19,7 +19,7 @@ app = typer.Typer(add_completion=False, help=__doc__)
 def main(
     inputs: Annotated[list[Path], typer.Argument(help="video/image files or folders of them")],
     model: model_opt.Model = "five_layer",
-    mode: model_opt.Mode = "single",
+    mode: model_opt.Mode = "auto",
     backend: model_opt.Backend = "auto",
     precision: model_opt.Precision = "auto",
     flip: model_opt.Flip = "auto",

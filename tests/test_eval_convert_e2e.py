@@ -118,3 +118,16 @@ def test_dequantized_int8_runs_in_float_close_to_the_original(fer2013, model_dir
         got = dequantized.predict_crops(faces).probs
     assert (got.argmax(axis=1) == expected.argmax(axis=1)).mean() >= 0.9
     assert np.abs(got - expected).max() < 0.2
+
+
+def test_fer_eval_runs_an_ovr_set_without_naming_its_mode(fer2013, model_dir, tmp_path):
+    out = tmp_path / "ovr.json"
+    result = run_command(
+        "fer-eval",
+        *("--model", "tiny_ovr", "--data", str(fer2013), "--split", "PublicTest"),
+        *("--json", str(out)),
+        env_extra={"FER_MODEL_DIR": str(model_dir)},
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    assert report["mode"] == "ovr" and report["n"] == 3589

@@ -26,6 +26,10 @@ def test_modes_resolve(with_models):
     assert [m.name for m in resolve_model("tiny,tiny_b", "ensemble").members] == ["tiny", "tiny_b"]
     assert resolve_model("tiny", "ensemble").name == "ensemble"  # the default pair contains tiny
     assert resolve_model("tiny", "ovr").name == "tiny_ovr"
+    assert resolve_model("tiny", "auto").kind == "single"
+    assert resolve_model("tiny_ovr", "auto").kind == "ovr"
+    assert resolve_model("ensemble", "auto").kind == "ensemble"
+    assert resolve_model("tiny,tiny_b", "auto").kind == "ensemble"
     with pytest.raises(UsageError):
         resolve_model("tiny_b", "ovr")
 

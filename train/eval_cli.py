@@ -17,7 +17,7 @@ app = typer.Typer(add_completion=False, help=__doc__)
 def main(
     data: Annotated[Path, typer.Option(help="fer2013.npz, fer2013.csv or an image folder")],
     model: model_opt.Model = "five_layer",
-    mode: model_opt.Mode = "single",
+    mode: model_opt.Mode = "auto",
     backend: model_opt.Backend = "auto",
     precision: model_opt.Precision = "auto",
     flip: model_opt.Flip = "auto",
@@ -42,7 +42,7 @@ def main(
         report = evaluate(model, data, split, mode, backend, precision, flip)
         console = stderr_console()
         console.print(
-            f"{model} ({mode}, {report['backend']}/{report['precision']}"
+            f"{model} ({report['mode']}, {report['backend']}/{report['precision']}"
             f"{', flip' if report['flip'] != 'off' else ''}) on {split}: "
             f"accuracy {report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f}, "
             f"n={report['n']}"
@@ -52,7 +52,7 @@ def main(
             save_confusion_png(report, json_path.with_suffix(".confusion.png"))
         if record:
             folder = resolve_model(model, mode).folder
-            key = f"{split}/{mode}/{report['backend']}/{report['precision']}"
+            key = f"{split}/{report['mode']}/{report['backend']}/{report['precision']}"
             if report["flip"] != "off":  # keys without a suffix stay single-pass numbers
                 key += f"/flip-{report['flip']}"
             record_metrics(folder, key, report)

@@ -45,7 +45,7 @@ def evaluate(
         report = classification_report(faces.labels, probs.argmax(axis=1))
         report.update(
             model=model_name,
-            mode=mode,
+            mode=model.kind,
             backend=model.backend_names,
             precision=model.precisions,
             flip=model.flip_state,
