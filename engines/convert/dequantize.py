@@ -14,7 +14,6 @@ FP32 weights rounded once to 8 bits, which per channel costs little (recorded wh
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -119,7 +118,19 @@ def dequantize_qdq(int8_path: Path, out_path: Path) -> Path:
     return out_path
 
 
+def main(int8_path: Path, out_path: Path) -> None:
+    """Recover the float model of an INT8 Q/DQ file (needs the artifact's spec.json beside it)."""
+    from engines.cli_support import run_cli, stderr_console
+
+    def work() -> None:
+        if not int8_path.is_file():
+            raise ModelFileError(f"{int8_path}: no such file")
+        stderr_console().print(f"wrote {dequantize_qdq(int8_path, out_path)}")
+
+    run_cli(work)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit("usage: python -m engines.convert.dequantize IN.int8.onnx OUT.onnx")
-    print(f"wrote {dequantize_qdq(Path(sys.argv[1]), Path(sys.argv[2]))}")
+    import typer
+
+    typer.run(main)
