@@ -61,14 +61,13 @@ def main(
             from realtime.sources import open_source
 
             open_source(str(video)).close()  # a missing/corrupt video fails before any timing
-            precisions = _split(precision)
             rows += bench_video(
                 video,
                 models[0],
                 mode,
                 _split(backend)[0],
-                precisions[-1] if precisions else "auto",
-                flip=_split(flip)[0] if _split(flip) else "auto",
+                (_split(precision) or ["auto"])[-1],
+                flip=(_split(flip) or ["auto"])[0],
             )
         else:
             from benchmarks.classifier import ClassifierCase, load_faces, paper_protocol, time_case

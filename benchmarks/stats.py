@@ -32,20 +32,7 @@ def compare_rows(old: list[dict], new: list[dict]) -> list[dict]:
     """Match rows by their identifying fields; ratio = old p50 / new p50 (>1: new is faster)."""
 
     def key(row: dict) -> tuple:
-        return tuple(
-            row.get(k)
-            for k in (
-                "kind",
-                "model",
-                "mode",
-                "backend",
-                "precision",
-                "flip",
-                "batch",
-                "stage",
-                "variant",
-            )
-        )
+        return tuple(row.get(k) for k in ("kind", "mode", *IDENTITY_FIELDS))
 
     previous = {key(row): row for row in old}
     compared = []
