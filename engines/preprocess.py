@@ -74,6 +74,8 @@ def _resize_one(image: np.ndarray, spec: ModelSpec) -> np.ndarray:
 def _normalize(batch: np.ndarray, spec: ModelSpec) -> np.ndarray:
     if spec.normalization == "unit":
         return (batch / 255.0).astype(np.float32)
+    if spec.normalization == "lite":
+        return ((batch - 127.0) / 128.0).astype(np.float32)
     # caffe: the spec's rgb channels are flipped to BGR and centred on the ImageNet means.
     bgr = batch[..., ::-1] if spec.color == "rgb" else batch
     return (bgr - _CAFFE_BGR_MEANS).astype(np.float32)

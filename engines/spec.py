@@ -17,10 +17,9 @@ from engines.labels import EMOTIONS
 
 SPEC_FILENAME = "spec.json"
 COLORS = ("gray", "rgb")
-NORMALIZATIONS = (
-    "unit",
-    "caffe",
-)  # unit: x/255; caffe: BGR minus ImageNet means (Keras VGG/ResNet)
+# unit: x/255; caffe: BGR minus ImageNet means (Keras VGG/ResNet);
+# lite: (x - 127) / 128, the input scaling EfficientNet-Lite was trained with on ImageNet.
+NORMALIZATIONS = ("unit", "caffe", "lite")
 OUTPUTS = ("softmax", "sigmoid")
 PRECISIONS = ("fp32", "fp16", "int8")
 

@@ -11,8 +11,10 @@ from train.architectures import build_model, get_architecture, list_architecture
 PAPER_COUNTS = {"five_layer": 16_307_207, "six_layer": 34_545_159}
 
 
-def test_registry_lists_the_four_architectures():
-    assert list_architectures() == ["five_layer", "resnet50", "six_layer", "vgg16"]
+def test_registry_lists_the_architectures():
+    assert list_architectures() == [
+        "efficientnet_lite0", "five_layer", "resnet50", "six_layer", "vgg16"
+    ]
     assert list_architectures("*_layer") == ["five_layer", "six_layer"]
 
 

@@ -30,10 +30,9 @@ def test_shipped_int8_agrees_with_its_float_weights(name, fer2013, tmp_path):
     shutil.copy(shipped / "spec.json", reference / "spec.json")
     dequantize_qdq(shipped / "model.int8.onnx", reference / "model.onnx")
     faces = select_split(load_faces(fer2013), "PrivateTest").images[:512]
-    mode = "ovr" if name.endswith("_ovr") else "single"
     with (
-        FerModel.open(str(shipped), mode, "onnxruntime", "int8", flip="off") as int8,
-        FerModel.open(str(reference), mode, "onnxruntime", "fp32", flip="off") as float32,
+        FerModel.open(str(shipped), "auto", "onnxruntime", "int8", flip="off") as int8,
+        FerModel.open(str(reference), "auto", "onnxruntime", "fp32", flip="off") as float32,
     ):
         agreement = (
             int8.predict_crops(faces).top_index == float32.predict_crops(faces).top_index

@@ -63,7 +63,7 @@ def dequantize_qdq(int8_path: Path, out_path: Path) -> Path:
     import onnx
     from onnx import helper, numpy_helper
 
-    from engines.convert.onnx_export import set_spec_metadata
+    from engines.convert.onnx_export import save_onnx_atomic, set_spec_metadata
     from engines.spec import load_spec
 
     model = onnx.load(str(int8_path))
@@ -114,7 +114,7 @@ def dequantize_qdq(int8_path: Path, out_path: Path) -> Path:
     graph.initializer.extend(remaining + [i for i in new_initializers if i.name in used])
     set_spec_metadata(model, load_spec(int8_path.parent).with_precision("fp32"))
     onnx.checker.check_model(model)
-    onnx.save(model, str(out_path))
+    save_onnx_atomic(model, out_path)
     return out_path
 
 

@@ -17,7 +17,6 @@ def export_onnx(keras_path: Path, spec: ModelSpec, out_path: Path) -> Path:
     """Write `out_path` (via a temporary name) from the Keras model at `keras_path`."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import keras
-    import onnx
     import tensorflow as tf
     import tf2onnx
 
@@ -33,10 +32,17 @@ def export_onnx(keras_path: Path, spec: ModelSpec, out_path: Path) -> Path:
 
     proto, _ = tf2onnx.convert.from_function(serve, input_signature=signature, opset=OPSET)
     set_spec_metadata(proto, spec)
+    save_onnx_atomic(proto, out_path)
+    return out_path
+
+
+def save_onnx_atomic(proto, out_path: Path) -> None:
+    """Save under a temporary name and rename: an interrupted save leaves no half model."""
+    import onnx
+
     tmp = out_path.with_name(out_path.name + ".partial")
     onnx.save(proto, str(tmp))
     os.replace(tmp, out_path)
-    return out_path
 
 
 def set_spec_metadata(proto, spec: ModelSpec) -> None:

@@ -20,13 +20,12 @@ AVX2-only AMD EPYC, five_layer PrivateTest: 0.6043 (U8S8) and 0.3048 (S8S8) with
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from engines.convert.onnx_export import set_spec_metadata
+from engines.convert.onnx_export import save_onnx_atomic, set_spec_metadata
 from engines.errors import UnknownNameError
 from engines.spec import ModelSpec
 
@@ -44,7 +43,7 @@ def convert_fp16(fp32_path: Path, spec: ModelSpec, out_path: Path) -> Path:
     # keep_io_types: callers keep feeding float32 and reading float32.
     half = convert_float_to_float16(model, keep_io_types=True)
     set_spec_metadata(half, spec.with_precision("fp16"))
-    _save_atomic(half, out_path)
+    save_onnx_atomic(half, out_path)
     return out_path
 
 
@@ -116,7 +115,7 @@ def convert_int8(
         )
         model = onnx.load(str(quantized))
     set_spec_metadata(model, spec.with_precision("int8"))
-    _save_atomic(model, out_path)
+    save_onnx_atomic(model, out_path)
     return out_path
 
 
@@ -135,11 +134,3 @@ def activation_scheme(int8_path: Path) -> str:
             if zero_point is not None and zero_point.data_type == onnx.TensorProto.UINT8:
                 return ACTIVATION_SCHEMES["cpu"]
     return ACTIVATION_SCHEMES["tensorrt"]
-
-
-def _save_atomic(model, out_path: Path) -> None:
-    import onnx
-
-    tmp = out_path.with_name(out_path.name + ".partial")
-    onnx.save(model, str(tmp))
-    os.replace(tmp, out_path)
