@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.stats import images_per_second, percentiles
-from engines.errors import FerError
+from engines.errors import FerError, InputFileError
 from engines.model import FerModel
 
 log = logging.getLogger(__name__)
@@ -34,12 +34,28 @@ class ClassifierCase:
 
 def load_faces(data: Path | None, count: int = 1000) -> tuple[np.ndarray, str]:
     """Gray 48×48 FER2013 PrivateTest faces, or random faces (with a warning) when no data."""
-    if data is not None and data.is_file():
-        with np.load(data) as npz:
-            images = npz["images"][npz["usage"] == "PrivateTest"][:count]
+    if data is not None:
+        images = _private_test_faces(data)[:count]
         return images, f"{data} PrivateTest[:{len(images)}]"
     log.warning("no FER2013 file: timing on random synthetic faces")
     return np.random.default_rng(0).integers(0, 256, (count, 48, 48), np.uint8), "synthetic"
+
+
+def _private_test_faces(data: Path) -> np.ndarray:
+    """The PrivateTest faces of a FER2013 npz (images N×48×48 uint8, usage N), or one line."""
+    try:
+        with np.load(data, allow_pickle=False) as npz:
+            images, usage = npz["images"], npz["usage"]
+    except (OSError, ValueError, KeyError, EOFError) as error:
+        raise InputFileError(
+            f"{data}: not a FER2013 npz with 'images' and 'usage' arrays ({error})"
+        ) from error
+    if images.ndim != 3 or images.dtype != np.uint8 or usage.shape != images.shape[:1]:
+        raise InputFileError(f"{data}: 'images' must be N×H×W uint8 with one 'usage' per image")
+    chosen = images[usage == "PrivateTest"]
+    if not len(chosen):
+        raise InputFileError(f"{data}: no PrivateTest rows")
+    return chosen
 
 
 def _peak_rss_mb() -> float:

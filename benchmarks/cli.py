@@ -10,13 +10,41 @@ from typing import Annotated
 import typer
 
 from engines.cli_support import run_cli, stderr_console
+from engines.errors import InputFileError, UsageError
 
 app = typer.Typer(add_completion=False, help=__doc__)
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013.npz"
 
 
+# ONNX Runtime fails to allocate far beyond this for the 224×224 models; timing larger is no use.
+MAX_BATCH = 4096
+
+
 def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _batch_sizes(value: str) -> list[int]:
+    """--batch as positive integers up to MAX_BATCH, or one UsageError line."""
+    sizes = []
+    for part in _split(value):
+        if not part.isdigit() or not 1 <= int(part) <= MAX_BATCH:
+            raise UsageError(f"--batch {value}: '{part}' is not a batch size in 1..{MAX_BATCH}")
+        sizes.append(int(part))
+    if not sizes:
+        raise UsageError("--batch: give at least one batch size, e.g. 1,8,32")
+    return sizes
+
+
+def _earlier_rows(path: Path) -> list[dict]:
+    """The rows of an earlier --json report, or one InputFileError line."""
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8")).get("rows", [])
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError) as error:
+        raise InputFileError(f"{path}: not a fer-bench --json report ({error})") from error
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise InputFileError(f"{path}: not a fer-bench --json report (rows is not a list)")
+    return rows
 
 
 @app.command()
@@ -55,6 +83,7 @@ def main(
         from benchmarks.stats import compare_rows
 
         models = [m for value in model for m in _split(value)]
+        earlier = _earlier_rows(compare) if compare is not None else None  # before any timing
         rows: list[dict] = []
         if video is not None:
             from benchmarks.pipeline import bench_video
@@ -73,7 +102,7 @@ def main(
             from benchmarks.classifier import ClassifierCase, load_faces, paper_protocol, time_case
 
             faces, source = load_faces(data or (DEFAULT_DATA if DEFAULT_DATA.is_file() else None))
-            batches = [int(b) for b in _split(batch)]
+            batches = _batch_sizes(batch)
             cases = itertools.product(models, _split(backend), _split(precision), _split(flip))
             for name, back, prec, flip_choice in cases:
                 if protocol == "paper":
@@ -102,9 +131,8 @@ def main(
             from engines.artifacts import write_json_atomic
 
             write_json_atomic(json_path, {"header": machine_header(), "rows": rows})
-        if compare is not None:
-            old = json.loads(compare.read_text()).get("rows", [])
-            print_rows(compare_rows(old, rows), title=f"compared with {compare}")
+        if earlier is not None:
+            print_rows(compare_rows(earlier, rows), title=f"compared with {compare}")
         if rows and all("skipped" in row for row in rows):
             stderr_console().print("error: every case was skipped (see the table)")
             raise typer.Exit(2)

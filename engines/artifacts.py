@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-from engines.errors import OutputError
+from engines.atomic import write_atomic, write_text_atomic
+from engines.errors import ModelFileError, OutputError
 from engines.spec import ModelSpec, save_spec
 
 METRICS_FILE = "metrics.json"
@@ -16,26 +16,30 @@ KERAS_MODEL_FILE = "model.keras"
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON under a temporary name and rename, so a reader never sees half a file."""
-    tmp = path.with_name(path.name + ".partial")
+    """Write JSON under a unique temporary name and rename, so a reader never sees half a file.
+    NaN and infinity are refused: they would make the file invalid JSON for other readers."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
-        os.replace(tmp, path)
-    except OSError as error:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"{path}: cannot write ({error.strerror or error})") from error
+        text = json.dumps(data, indent=2, allow_nan=False) + "\n"
+    except ValueError as error:
+        raise OutputError(f"{path}: refusing to write a non-finite number ({error})") from error
+    write_text_atomic(path, text)
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text()) if path.is_file() else {}
+    """A JSON object file ({} when absent); a damaged or non-object file is one clear error."""
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ModelFileError(f"{path}: not readable JSON ({error})") from error
+    if not isinstance(data, dict):
+        raise ModelFileError(f"{path}: expected a JSON object, found {type(data).__name__}")
+    return data
 
 
 def save_keras_artifact(model: Any, spec: ModelSpec, folder: Path, info: dict[str, Any]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / (KERAS_MODEL_FILE + ".partial.keras")
-    model.save(tmp)
-    os.replace(tmp, folder / KERAS_MODEL_FILE)
+    write_atomic(folder / KERAS_MODEL_FILE, model.save)
     save_spec(spec, folder)
     write_json_atomic(folder / INFO_FILE, info)
     return folder

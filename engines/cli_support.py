@@ -20,9 +20,27 @@ def quiet_frameworks() -> None:
     os.environ.setdefault("GLOG_minloglevel", "2")
 
 
-def run_cli(work: Callable[[], object]) -> None:
-    """Run a command body; FerError -> one stderr line (+ hint), exit 2 (usage) or 1 (failure)."""
+def run_cli(work: Callable[[], object], stop_signals: bool = False) -> None:
+    """Run a command body; FerError -> one stderr line (+ hint), exit 2 (usage) or 1 (failure).
+
+    stop_signals: SIGTERM and Ctrl-C only set a flag that the body's loops check
+    (engines/stopping.py), from here on, so a signal during start-up is a clean stop too; the
+    command then exits 128 + the signal's number after finalising its outputs.
+    """
     quiet_frameworks()
+    if not stop_signals:
+        _run_reporting_errors(work)
+        return
+    from engines.stopping import STOP, stop_on_signals
+
+    with stop_on_signals():
+        _run_reporting_errors(work)
+    if STOP:
+        print(f"stopped by {STOP.signal_name}", file=sys.stderr)
+        raise typer.Exit(STOP.exit_code)
+
+
+def _run_reporting_errors(work: Callable[[], object]) -> None:
     try:
         work()
     except FerError as error:

@@ -58,10 +58,28 @@ def _predict(backend: Backend, pixels: np.ndarray, flip: bool) -> np.ndarray:
     """backend.predict, or with flip the mean over each face and its mirror image, run as one
     batch of 2N so the backend still makes a single call."""
     if not flip:
-        return backend.predict(pixels)
+        return _checked(backend, backend.predict(pixels))
     count = len(pixels)
     both = backend.predict(np.concatenate([pixels, pixels[:, :, ::-1]]))  # N×H×W×C: axis 2 is x
+    both = _checked(backend, both)
     return (both[:count] + both[count:]) / 2
+
+
+def _checked(backend: Backend, out: np.ndarray) -> np.ndarray:
+    """The model's output, refused when its columns do not match its spec's labels."""
+    labels = backend.spec.labels
+    if out.ndim != 2 or out.shape[1] != len(labels):
+        raise ModelFileError(
+            f"{backend.spec.architecture}: the model gives {out.shape[-1]} outputs per face but "
+            f"its spec.json lists {len(labels)} labels"
+        )
+    return out
+
+
+def _in_emotion_order(backend: Backend, out: np.ndarray) -> np.ndarray:
+    """Columns reordered from the spec's label order to EMOTIONS order (a no-op for ours)."""
+    order = [backend.spec.labels.index(emotion) for emotion in EMOTIONS]
+    return out if order == list(range(len(EMOTIONS))) else out[:, order]
 
 
 class FerModel:
@@ -96,6 +114,21 @@ class FerModel:
             backend.spec.test_time_flip if flip == "auto" else flip == "on"
             for backend in self.backends
         ]
+        try:
+            self._check_labels()
+        except ModelFileError:
+            self.close()
+            raise
+
+    def _check_labels(self) -> None:
+        artifact = self.artifact
+        partial = [b for b in self.backends if sorted(b.spec.labels) != sorted(EMOTIONS)]
+        if self.kind != "ovr" and partial:
+            raise ModelFileError(
+                f"{artifact.folder}: a model with labels {list(partial[0].spec.labels)} cannot "
+                f"run as a {self.kind} model of the seven emotions",
+                hint="a one-vs-rest member runs inside its OVR set (--mode ovr)",
+            )
         if self.kind == "ovr":
             covered = [label for b in self.backends for label in b.spec.labels]
             if sorted(covered) != sorted(EMOTIONS):
@@ -166,7 +199,7 @@ class FerModel:
                 for column, label in enumerate(backend.spec.labels):
                     scores[:, EMOTIONS.index(label)] = out[:, column]
             return Prediction(ovr_normalise(scores), scores)
-        probs = ensemble_mean([out for _, out in outputs])
+        probs = ensemble_mean([_in_emotion_order(backend, out) for backend, out in outputs])
         return Prediction(probs, probs)
 
     def close(self) -> None:

@@ -68,6 +68,13 @@ class ModelSpec:
         unknown = [label for label in self.labels if label not in EMOTIONS]
         if unknown or not self.labels:
             raise ModelFileError(f"spec labels {list(self.labels)} are not FER emotions")
+        if len(set(self.labels)) != len(self.labels):
+            raise ModelFileError(f"spec labels {list(self.labels)} name an emotion twice")
+        if self.output == "softmax" and len(self.labels) != len(EMOTIONS):
+            raise ModelFileError(
+                f"spec labels {list(self.labels)}: a softmax model's labels are the "
+                f"{len(EMOTIONS)} emotions, in its output order"
+            )
 
     @property
     def height(self) -> int:
@@ -98,14 +105,21 @@ class ModelSpec:
                 input_shape=tuple(int(v) for v in data["input_shape"]),  # type: ignore[arg-type]
                 color=str(data.get("color", "gray")),
                 normalization=str(data.get("normalization", "unit")),
-                labels=tuple(data.get("labels", EMOTIONS)),
+                labels=_labels(data.get("labels", EMOTIONS)),
                 output=str(data.get("output", "softmax")),
                 precision=str(data.get("precision", "fp32")),
                 test_time_flip=_as_bool(data.get("test_time_flip", False)),
                 extra=dict(data.get("extra", {})),
             )
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, OverflowError) as error:
             raise ModelFileError(f"{source}: not a valid model spec ({error!r})") from error
+
+
+def _labels(value: Any) -> tuple[str, ...]:
+    # A string is iterable too: "happy" would become five one-letter labels.
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"labels must be a list of emotion names, not {value!r}")
+    return tuple(value)
 
 
 def _as_bool(value: Any) -> bool:
@@ -115,10 +129,9 @@ def _as_bool(value: Any) -> bool:
 
 
 def save_spec(spec: ModelSpec, folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / SPEC_FILENAME
-    path.write_text(json.dumps(spec.to_dict(), indent=2) + "\n")
-    return path
+    from engines.atomic import write_text_atomic
+
+    return write_text_atomic(folder / SPEC_FILENAME, json.dumps(spec.to_dict(), indent=2) + "\n")
 
 
 def load_spec(folder: Path) -> ModelSpec:
@@ -126,7 +139,9 @@ def load_spec(folder: Path) -> ModelSpec:
     if not path.is_file():
         raise ModelFileError(f"{folder}: no {SPEC_FILENAME} in the model folder")
     try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:  # ValueError: bad JSON or not UTF-8
         raise ModelFileError(f"{path}: cannot read spec ({error})") from error
+    if not isinstance(data, dict):
+        raise ModelFileError(f"{path}: a spec is a JSON object, not {type(data).__name__}")
     return ModelSpec.from_dict(data, source=str(path))

@@ -78,18 +78,17 @@ def find_folder(name_or_path: str) -> Path:
     raise UnknownNameError("model", name_or_path, available_names() or ["(no models installed)"])
 
 
-def load_artifact(name_or_path: str) -> Artifact:
+def load_artifact(name_or_path: str, _within: tuple[Path, ...] = ()) -> Artifact:
+    """The artifact a name or folder holds. `_within`: the composite folders being resolved
+    around this one, so a members file that names its own folder or an ancestor is refused."""
     folder = find_folder(name_or_path)
     members_file = folder / MEMBERS_FILE
     if members_file.is_file():
-        try:
-            data = json.loads(members_file.read_text())
-            kind, members = data["kind"], list(data["members"])
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise ModelFileError(f"{members_file}: not a valid members file ({error!r})") from error
-        if kind not in ("ensemble", "ovr"):
-            raise ModelFileError(f"{members_file}: kind '{kind}' is not ensemble or ovr")
-        resolved = tuple(_load_member(folder, member) for member in members)
+        if folder.resolve() in _within:
+            raise ModelFileError(f"{members_file}: the members lead back to {folder} (a cycle)")
+        kind, members = _read_members(members_file)
+        within = (*_within, folder.resolve())
+        resolved = tuple(_load_member(folder, member, within) for member in members)
         return Artifact(folder.name, folder, kind, resolved)
     if not (folder / SPEC_FILENAME).is_file():
         raise ModelFileError(f"{folder}: neither {SPEC_FILENAME} nor {MEMBERS_FILE} in the folder")
@@ -99,9 +98,51 @@ def load_artifact(name_or_path: str) -> Artifact:
     return Artifact(folder.name, folder, "ovr" if is_ovr_network else "single")
 
 
-def _load_member(folder: Path, member: str) -> Artifact:
-    relative = folder / member
-    return load_artifact(str(relative) if relative.is_dir() else member)
+def _read_members(members_file: Path) -> tuple[str, list[str]]:
+    try:
+        data = json.loads(members_file.read_text(encoding="utf-8"))
+        kind, members = data["kind"], data["members"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ModelFileError(f"{members_file}: not a valid members file ({error!r})") from error
+    if kind not in ("ensemble", "ovr"):
+        raise ModelFileError(f"{members_file}: kind '{kind}' is not ensemble or ovr")
+    if (
+        not isinstance(members, list)
+        or not members
+        or not all(isinstance(m, str) and m.strip() and "\0" not in m for m in members)
+    ):
+        raise ModelFileError(
+            f"{members_file}: 'members' must be a non-empty list of model names or folders, "
+            f"not {members!r}"
+        )
+    return kind, members
+
+
+def member_allowed(folder: Path, member_folder: Path) -> bool:
+    """Confinement of composite members: inside the composite's folder or a model search root."""
+    target = member_folder.resolve()
+    roots = [folder.resolve(), *(root.resolve() for root in model_dirs())]
+    return any(target.is_relative_to(root) for root in roots)
+
+
+def _load_member(folder: Path, member: str, within: tuple[Path, ...]) -> Artifact:
+    """A member is a name on the model search path, or a relative folder inside the composite's
+    folder or a search root (a sibling ensemble member: `../five_layer`); absolute paths and
+    paths leading anywhere else are refused, so a model folder cannot load files from anywhere
+    on disk."""
+    relative = Path(member)
+    inside = (folder / relative).resolve()
+    if relative.is_absolute() or not member_allowed(folder, inside):
+        raise ModelFileError(
+            f"{folder / MEMBERS_FILE}: member '{member}' is outside the folder and the model "
+            "search path",
+            hint="members are model names, or folders inside it or on $FER_MODEL_DIR",
+        )
+    if inside.is_dir():
+        return load_artifact(str(folder / relative), within)
+    if os.sep in member or member.startswith("."):
+        raise ModelFileError(f"{folder / MEMBERS_FILE}: member folder '{member}' does not exist")
+    return load_artifact(member, within)
 
 
 def resolve_model(model: str, mode: str) -> Artifact:

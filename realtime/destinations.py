@@ -34,12 +34,20 @@ def _filesystem(url: str):
         raise OutputError(f"{url}: no filesystem for this URL ({error})") from error
 
 
-def output_names(stem: str, write_video: bool) -> list[str]:
-    """An input's output files, summary last (its presence marks the set complete)."""
+def output_names(stem: str, write_video: bool, image_suffix: str | None = None) -> list[str]:
+    """An input's output files, summary last (its presence marks the set complete). A photo
+    (image_suffix set) gets its annotated image in its own format instead of mp4 and timeline."""
+    if image_suffix is not None:
+        return [f"{stem}.csv", annotated_image_name(stem, image_suffix), f"{stem}{SUMMARY_SUFFIX}"]
     names = [f"{stem}.csv", f"{stem}.timeline.png"]
     if write_video:
         names.append(f"{stem}.mp4")
     return [*names, f"{stem}{SUMMARY_SUFFIX}"]
+
+
+def annotated_image_name(stem: str, image_suffix: str) -> str:
+    # Never `<stem><suffix>`: with --output-dir beside the input that would be the input itself.
+    return f"{stem}.annotated{image_suffix.lower()}"
 
 
 def publish(staging: Path, url: str, names: list[str]) -> None:
@@ -75,7 +83,9 @@ def _exists(location: str | Path, name: str) -> bool:
     return (Path(location) / name).is_file()
 
 
-def outputs_complete(location: str | Path, stem: str, write_video: bool) -> bool:
+def outputs_complete(
+    location: str | Path, stem: str, write_video: bool, image_suffix: str | None = None
+) -> bool:
     """True when an earlier run finished this input: summary present, not interrupted, no
     decoding error, and the CSV (and mp4 when asked for) present."""
     try:
@@ -85,7 +95,10 @@ def outputs_complete(location: str | Path, stem: str, write_video: bool) -> bool
         summary = json.loads(text)
         if summary.get("interrupted") or summary.get("decode_error"):
             return False
-        needed = [f"{stem}.csv"] + ([f"{stem}.mp4"] if write_video else [])
+        if image_suffix is not None:
+            needed = output_names(stem, write_video, image_suffix)[:-1]
+        else:
+            needed = [f"{stem}.csv"] + ([f"{stem}.mp4"] if write_video else [])
         return all(_exists(location, name) for name in needed)
     except (OSError, ValueError):
         return False  # unreadable: treat as not done and process again

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from engines.errors import UsageError
 from engines.model import FerModel
 from realtime.detectors import make_detector
 from realtime.pipeline import Pipeline, PipelineOptions
@@ -33,7 +36,35 @@ class LiveOptions:
     stall_timeout: float = 10.0
 
 
+def check_live_options(options: LiveOptions) -> None:
+    """Refusals that need no camera or model: outputs that would clobber each other or the input,
+    and a window on a machine without a display (Qt would abort the process)."""
+    outputs = [("--csv", options.csv), ("--record", options.record)]
+    named = [(flag, Path(path).resolve()) for flag, path in outputs if path is not None]
+    if len(named) == 2 and named[0][1] == named[1][1]:
+        raise UsageError(f"--csv and --record both name {named[0][1]}; give two different files")
+    source = Path(options.camera)
+    if source.is_file():
+        for flag, path in named:
+            if path == source.resolve():
+                raise UsageError(f"{flag} {path} is the input itself; choose another file")
+    if options.display and not display_available():
+        raise UsageError(
+            "no display to show the window on (DISPLAY and WAYLAND_DISPLAY are unset)",
+            hint="run headless with --no-display (add --record FILE.mp4 or --csv FILE.csv)",
+        )
+
+
+def display_available() -> bool:
+    """Whether an OpenCV window can open: always on Windows and macOS, on Linux only with an X or
+    Wayland display (without one Qt aborts with SIGABRT, exit 134)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def run_live(options: LiveOptions) -> RunStats:
+    check_live_options(options)
     # Cheap checks first (source, then model), so a typo fails before any output file exists.
     with contextlib.ExitStack() as stack:
         source = stack.enter_context(

@@ -63,4 +63,4 @@ def main(
             f"{' (interrupted)' if stats.interrupted else ''}; p50 ms: {stages}"
         )
 
-    run_cli(work)
+    run_cli(work, stop_signals=True)

@@ -79,7 +79,7 @@ def run_on_ray(
 def _drive(ray, files, options, choice, cluster, progress) -> list[FileOutcome]:
     from ray.exceptions import RayActorError, RayTaskError
 
-    from realtime.session import StopRequested, stop_on_signals
+    from engines.stopping import stop_on_signals
 
     frames_by_file: dict[str, int] = {}
     counter = _counter_class().options(num_cpus=0).remote()
@@ -102,38 +102,37 @@ def _drive(ray, files, options, choice, cluster, progress) -> list[FileOutcome]:
             path, actor = waiting.pop(0), idle.pop(0)
             running[actor.run.remote(str(path), options)] = (path, actor)
 
-    try:
-        with stop_on_signals():
-            submit()
-            while running:
-                ready, _ = ray.wait(list(running), num_returns=1, timeout=POLL_SECONDS)
-                for ref in ready:
-                    path, actor = running.pop(ref)
-                    try:
-                        outcome = ray.get(ref)
-                        idle.append(actor)
-                    except RayActorError as error:
-                        # Restarts exhausted: this actor is gone for good.
-                        outcome = FileOutcome(
-                            path,
-                            "failed",
-                            f"worker died {cluster.max_retries + 1} times ({type(error).__name__})",
-                        )
-                    except RayTaskError as error:
-                        outcome = FileOutcome(path, "failed", str(error.cause or error))
-                        idle.append(actor)
-                    outcomes.append(outcome)
-                    frames_by_file[str(path)] = outcome.frames
-                if not idle and not running and waiting:
-                    outcomes.extend(
-                        FileOutcome(path, "failed", "no Ray worker left") for path in waiting
+    with stop_on_signals() as stop:
+        submit()
+        while running and not stop:
+            ready, _ = ray.wait(list(running), num_returns=1, timeout=POLL_SECONDS)
+            for ref in ready:
+                path, actor = running.pop(ref)
+                try:
+                    outcome = ray.get(ref)
+                    idle.append(actor)
+                except RayActorError as error:
+                    # Restarts exhausted: this actor is gone for good.
+                    outcome = FileOutcome(
+                        path,
+                        "failed",
+                        f"worker died {cluster.max_retries + 1} times ({type(error).__name__})",
                     )
-                    waiting.clear()
-                submit()
-                live = ray.get(counter.snapshot.remote())
-                frames = sum({**live, **frames_by_file}.values())
-                progress(len(outcomes), frames)
-    except (KeyboardInterrupt, StopRequested):
+                except RayTaskError as error:
+                    outcome = FileOutcome(path, "failed", str(error.cause or error))
+                    idle.append(actor)
+                outcomes.append(outcome)
+                frames_by_file[str(path)] = outcome.frames
+            if not idle and not running and waiting:
+                outcomes.extend(
+                    FileOutcome(path, "failed", "no Ray worker left") for path in waiting
+                )
+                waiting.clear()
+            submit()
+            live = ray.get(counter.snapshot.remote())
+            frames = sum({**live, **frames_by_file}.values())
+            progress(len(outcomes), frames)
+    if stop:
         for ref, (path, _) in running.items():
             ray.cancel(ref, force=True)
             outcomes.append(FileOutcome(path, "interrupted", "stopped before the end"))

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from engines.errors import OutputError
+from engines.atomic import write_atomic
 from engines.labels import EMOTIONS
 from realtime.types import FaceResult
 
@@ -49,6 +49,40 @@ class TrackSummary:
         }
 
 
+def overall_summary(tracks, min_track_s: float, still: bool = False) -> dict[str, Any]:
+    """The whole input's answer: shares of each emotion over every face-frame, the dominant
+    emotion, and how many people: tracks seen for at least `min_track_s`, or every face of a
+    photo (`still`)."""
+    tracks = list(tracks)
+    counts = sum((t.label_counts for t in tracks), np.zeros(len(EMOTIONS), np.int64))
+    total = int(counts.sum())
+    people = [t for t in tracks if still or t.last_s - t.first_s >= min_track_s]
+    return {
+        "face_frames": total,
+        "people": len(people),
+        "share": {
+            e: round(float(c) / max(total, 1), 4) for e, c in zip(EMOTIONS, counts, strict=True)
+        },
+        "dominant": EMOTIONS[int(np.argmax(counts))] if total else None,
+    }
+
+
+def with_gaps(rows: np.ndarray, gap_s: float | None = None) -> np.ndarray:
+    """rows (time, values...) with a NaN row inserted wherever the face was missing for longer
+    than `gap_s` (default: 3 frame steps, at least 0.25 s), so plots show the gap."""
+    if len(rows) < 2:
+        return rows
+    steps = np.diff(rows[:, 0])
+    if gap_s is None:
+        gap_s = max(3 * float(np.median(steps)), 0.25)
+    breaks = np.flatnonzero(steps > gap_s) + 1
+    if not len(breaks):
+        return rows
+    blank = np.full((len(breaks), rows.shape[1]), np.nan)
+    blank[:, 0] = rows[breaks - 1, 0] + gap_s / 2  # inside the gap, in time order
+    return np.insert(rows, breaks, blank, axis=0)
+
+
 def plot_timeline(
     csv_path: Path, png_path: Path, min_track_s: float = 1.0, max_panels: int = 12
 ) -> int:
@@ -73,14 +107,17 @@ def plot_timeline(
     chosen = sorted(tracks, key=lambda i: -len(tracks[i]))[:max_panels]
     chosen.sort()
     panels = max(len(chosen), 1)
+    # Constrained layout keeps the legend outside the panels, under them, never over the data.
     figure, axes = plt.subplots(
-        panels, 1, figsize=(10, 2.2 * panels + 0.6), sharex=True, squeeze=False
+        panels, 1, figsize=(10, 2.0 * panels + 1.0), sharex=True, squeeze=False,
+        layout="constrained",
     )
+    colors = [tuple(c / 255 for c in COLORS[emotion][::-1]) for emotion in EMOTIONS]
     for axis, face_id in zip(axes[:, 0], chosen, strict=False):
-        data = tracks[face_id]
-        for column, emotion in enumerate(EMOTIONS, start=1):
-            color = tuple(c / 255 for c in COLORS[emotion][::-1])
-            axis.plot(data[:, 0], data[:, column], label=emotion, color=color, linewidth=1.2)
+        data = with_gaps(tracks[face_id])
+        # Stacked shares (they sum to 1) read better than seven crossing lines; NaN rows break
+        # the areas where the face was not detected instead of drawing straight across.
+        axis.stackplot(data[:, 0], data[:, 1:].T, labels=EMOTIONS, colors=colors, alpha=0.9)
         axis.set_ylim(0, 1)
         axis.set_ylabel(f"face {face_id}")
     if not chosen:
@@ -92,17 +129,13 @@ def plot_timeline(
             va="center",
             transform=axes[0, 0].transAxes,
         )
+    else:
+        handles, labels = axes[0, 0].get_legend_handles_labels()
+        figure.legend(handles, labels, loc="outside lower center", ncol=7, fontsize=8)
     axes[-1, 0].set_xlabel("time (s)")
-    axes[0, 0].legend(loc="upper right", ncol=7, fontsize=7)
     figure.suptitle(csv_path.stem)
-    figure.tight_layout()
-    tmp = png_path.with_name(f".{png_path.stem}.partial.png")
     try:
-        figure.savefig(tmp, dpi=100)
-        tmp.replace(png_path)
-    except OSError as error:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"{png_path}: cannot write ({error.strerror or error})") from error
+        write_atomic(png_path, lambda temporary: figure.savefig(temporary, dpi=100))
     finally:
         plt.close(figure)
     return len(chosen)

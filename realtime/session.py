@@ -1,19 +1,19 @@
 """Running the pipeline over one source into sinks, with clean stops.
 
 Used by fer-live (window, recording, CSV) and, per file, by fer-video. Ctrl-C and SIGTERM stop the
-loop between frames; every sink is then closed, so recordings and CSVs are finalised and valid.
+loop between frames (engines/stopping.py); every sink is then closed, so recordings and CSVs are
+finalised and valid.
 """
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from engines.stopping import stop_on_signals
 from realtime.overlay import annotate
 from realtime.pipeline import Pipeline
 from realtime.sources import Source
@@ -44,31 +44,6 @@ class RunStats:
         return {stage: float(np.median(v)) for stage, v in self.stage_ms.items()}
 
 
-class StopRequested(Exception):
-    """Raised from the SIGTERM handler so the loop unwinds like on Ctrl-C."""
-
-
-@contextlib.contextmanager
-def stop_on_signals() -> Iterator[None]:
-    """SIGTERM behaves like Ctrl-C while the loop runs; a second Ctrl-C exits at once."""
-
-    def on_term(signum, _frame):
-        raise StopRequested(signal.Signals(signum).name)
-
-    def on_int(signum, _frame):
-        signal.signal(signal.SIGINT, signal.SIG_DFL)  # the next Ctrl-C kills the process
-        raise StopRequested("SIGINT")
-
-    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_int)
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-
-
 def run_source(
     source: Source,
     pipeline: Pipeline,
@@ -82,8 +57,8 @@ def run_source(
     stats = RunStats()
     started = time.perf_counter()
     try:
-        with stop_on_signals():
-            for result in pipeline.run(_limited(source, max_frames)):
+        with stop_on_signals() as stop:
+            for result in pipeline.run(_limited(source, max_frames, stop)):
                 draw_started = time.perf_counter()
                 image = None
                 if frame_outputs:
@@ -107,15 +82,17 @@ def run_source(
                     on_frame(stats)
                 if not keep_going:
                     break
-    except (KeyboardInterrupt, StopRequested):
+            stats.interrupted = bool(stop)
+    except KeyboardInterrupt:  # a library caller's own SIGINT handling
         stats.interrupted = True
     finally:
         stats.seconds = time.perf_counter() - started
     return stats
 
 
-def _limited(source: Source, max_frames: int | None):
+def _limited(source: Source, max_frames: int | None, stop):
+    """Frames of `source` until it ends, `max_frames`, or a stop signal (checked per frame)."""
     for count, frame in enumerate(source):
-        if max_frames is not None and count >= max_frames:
+        if stop or (max_frames is not None and count >= max_frames):
             return
         yield frame

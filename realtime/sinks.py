@@ -1,8 +1,9 @@
 """Where results go: CSV rows, an annotated mp4, a window.
 
-Files are written under a `.partial` name and renamed when closed, so a file with the final name is
-always complete; an interrupted run closes its sinks and so still leaves valid, finalised files.
-A run that fails (disk full, encoder error) discards them instead: `finalise_or_discard`.
+Files are written under a unique `.partial` name (engines/atomic.py) and renamed when closed, so
+a file with the final name is always complete; an interrupted run closes its sinks and so still
+leaves valid, finalised files. A run that fails (disk full, encoder error) discards them instead:
+`finalise_or_discard`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engines.atomic import discard, publish, reserve_temporary
 from engines.errors import OutputError
 from engines.labels import EMOTIONS
 from realtime.types import FaceResult, Frame
@@ -33,11 +35,6 @@ CSV_COLUMNS = (
     "confidence",
     *EMOTIONS,
 )
-
-
-def partial_path(path: Path) -> Path:
-    """Temporary name in the same folder (so the final rename is atomic), same suffix."""
-    return path.with_name(f".{path.stem}.partial{path.suffix}")
 
 
 def _write_failed(path: Path, error: OSError) -> OutputError:
@@ -59,12 +56,8 @@ def finalise_or_discard(stack: contextlib.ExitStack, sink) -> None:
     stack.push(on_exit)
 
 
-def _remove(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        path.unlink()
-
-
 def _prepare(path: Path) -> Path:
+    """The sink's own unique temporary file beside `path` (engines/atomic.py)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -73,7 +66,10 @@ def _prepare(path: Path) -> Path:
         ) from error
     if not os.access(path.parent, os.W_OK):
         raise OutputError(f"{path.parent}: output folder is not writable")
-    return partial_path(path)
+    try:
+        return reserve_temporary(path)
+    except OSError as error:
+        raise _write_failed(path, error) from error
 
 
 class CsvSink:
@@ -124,15 +120,15 @@ class CsvSink:
             return
         try:
             self._file.close()
-            os.replace(self.tmp, self.path)
+            publish(self.tmp, self.path)
         except OSError as error:
-            _remove(self.tmp)
+            discard(self.tmp)
             raise _write_failed(self.path, error) from error
 
     def discard(self) -> None:
         with contextlib.suppress(OSError):
             self._file.close()
-        _remove(self.tmp)
+        discard(self.tmp)
 
 
 class VideoSink:
@@ -186,16 +182,47 @@ class VideoSink:
             return
         # OpenCV's writer does not report write errors (a full disk gives a silently cut file
         # without its index), so check that the result opens before giving it the final name.
-        if self.error is None and self.frames and not _opens_as_video(self.tmp):
+        if self.frames == 0 and self.error is None:
+            # No frame to encode (nothing decodable): an mp4 without frames does not open, so
+            # none is written at all.
+            discard(self.tmp)
+            return
+        if self.error is None and not _opens_as_video(self.tmp):
             self.error = "the encoded file does not open (disk full?)"
         if self.error:
-            _remove(self.tmp)
+            discard(self.tmp)
             raise OutputError(f"{self.path}: writing failed ({self.error})")
-        os.replace(self.tmp, self.path)
+        publish(self.tmp, self.path)
 
     def discard(self) -> None:
         self._finish_encoding()
-        _remove(self.tmp)
+        discard(self.tmp)
+
+
+class ImageSink:
+    """The annotated frame of a photo, written in the format its suffix names when closed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.tmp = _prepare(self.path)
+        self.image: np.ndarray | None = None
+
+    def write(self, image: np.ndarray) -> None:
+        self.image = image
+
+    def close(self) -> None:
+        import cv2
+
+        if self.image is None:
+            discard(self.tmp)
+            return
+        if not cv2.imwrite(str(self.tmp), self.image):
+            discard(self.tmp)
+            raise OutputError(f"{self.path}: cannot write the annotated image")
+        publish(self.tmp, self.path)
+
+    def discard(self) -> None:
+        discard(self.tmp)
 
 
 def _opens_as_video(path: Path) -> bool:

@@ -9,9 +9,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from engines.errors import InputFileError, UnknownNameError
+from engines.errors import InputFileError, UnknownNameError, UsageError
+from engines.stopping import STOP
 from realtime.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
-from realtime.video_job import FileOutcome, VideoOptions, already_done, run_file
+from realtime.video_job import (
+    FileOutcome,
+    VideoOptions,
+    already_done,
+    output_dir_for,
+    run_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +49,22 @@ class ClusterOptions:
     workers: int | None = None  # None: one per CPU of the cluster, at most one per input
     gpus_per_worker: float = 0.0
     max_retries: int = 2  # per input, when the worker process running it dies
+
+
+def refuse_shared_outputs(files: list[Path], options: VideoOptions) -> None:
+    """Two inputs whose outputs would get the same names (`a/clip.mp4` and `b/clip.mp4` with one
+    --output-dir, or `clip.mp4` and `clip.avi` side by side): the second would silently replace
+    the first's, so refuse before any work."""
+    seen: dict[tuple[str, str], Path] = {}
+    for path in files:
+        key = (str(output_dir_for(path, options)), path.stem)
+        if key in seen and seen[key].resolve() != path.resolve():
+            raise UsageError(
+                f"{seen[key]} and {path} would both write {key[1]}.csv (and its other outputs) "
+                f"in {key[0]}",
+                hint="rename one, or run them with different --output-dir",
+            )
+        seen[key] = path
 
 
 def expand_inputs(inputs: list[Path]) -> list[Path]:
@@ -101,6 +124,8 @@ def run_locally(
     worker = ModelWorker(choice)
     try:
         for path in files:
+            if STOP:  # a stop during start-up or between inputs: start nothing more
+                break
             outcome = worker.run(
                 path,
                 options,
@@ -132,11 +157,13 @@ def run_videos(
     if executor not in EXECUTORS:
         raise UnknownNameError("executor", executor, EXECUTORS)
     console = stderr_console()
-    files = expand_inputs(inputs)
+    files = list(dict.fromkeys(expand_inputs(inputs)))  # a file named twice runs once
+    refuse_shared_outputs(files, options)
     skipped = [path for path in files if resume and already_done(path, options)]
     todo = [path for path in files if path not in skipped]
     started = time.perf_counter()
-    with _progress_display(console, len(todo), quiet) as progress:
+    expected_frames = sum(frames_expected(path, options.stride) for path in todo)
+    with _progress_display(console, len(todo), expected_frames, quiet) as progress:
         if not todo:
             outcomes = []
         elif executor == "ray":
@@ -151,33 +178,54 @@ def run_videos(
     return _report(console, skipped_outcomes + outcomes, len(files), time.perf_counter() - started)
 
 
-class _progress_display:
-    """One aggregated progress line: files done / total, frames, frames per second, ETA."""
+def frames_expected(path: Path, stride: int) -> int:
+    """Frames a file will give (1 for a photo; the container's count for a video, 0 unknown),
+    read from the header only: progress can then show percent and an ETA in frames."""
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return 1
+    import cv2
 
-    def __init__(self, console, total_files: int, quiet: bool) -> None:
+    capture = cv2.VideoCapture(str(path))
+    try:
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if capture.isOpened() else 0
+    finally:
+        capture.release()
+    return -(-max(count, 0) // max(stride, 1))
+
+
+class _progress_display:
+    """One aggregated progress line over all inputs, in frames: bar, percent, files done /
+    total, frames per second and ETA (a file count alone sat at 0/1 for a whole video)."""
+
+    def __init__(self, console, total_files: int, total_frames: int, quiet: bool) -> None:
         from rich.progress import (
             BarColumn,
-            MofNCompleteColumn,
             Progress,
+            TaskProgressColumn,
             TextColumn,
             TimeRemainingColumn,
         )
 
         self.progress = Progress(
-            TextColumn("files"),
             BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[frames]} frames, {task.fields[fps]:.1f} fps"),
+            TaskProgressColumn(),
+            TextColumn(
+                f"{{task.completed:.0f}}/{total_frames or '?'} frames, "
+                f"files {{task.fields[files]}}/{total_files}, {{task.fields[fps]:.1f}} fps"
+            ),
             TimeRemainingColumn(),
             console=console,
             disable=quiet,
         )
-        self.task = self.progress.add_task("files", total=total_files, frames=0, fps=0.0)
+        # Unknown counts (0: some containers lack one) leave the total open: no false ETA.
+        self.task = self.progress.add_task(
+            "frames", total=total_frames or None, files=0, fps=0.0
+        )
         self.started = time.perf_counter()
 
     def __call__(self, files_done: int, frames: int) -> None:
         fps = frames / max(time.perf_counter() - self.started, 1e-9)
-        self.progress.update(self.task, completed=files_done, frames=frames, fps=fps)
+        self.progress.update(self.task, completed=frames, files=files_done, fps=fps)
 
     def __enter__(self) -> _progress_display:
         self.progress.start()
@@ -200,15 +248,18 @@ def _report(console, outcomes: list[FileOutcome], total: int, seconds: float) ->
         f"{len(failed)} failed; {frames} frames in {seconds:.1f} s "
         f"({frames / max(seconds, 1e-9):.1f} frames/s)"
     )
+    locations = sorted({outcome.output_location for outcome in done if outcome.output_location})
+    for location in locations:
+        console.print(f"outputs in {location}")
     for outcome in failed:
         console.print(f"failed: {outcome.path} ({outcome.reason})")
     interrupted = by_status.get("interrupted", [])
-    if interrupted:
+    if interrupted or STOP:
         finished = {outcome.path for outcome in outcomes}
         names = ", ".join(outcome.path.name for outcome in interrupted)
+        cut = f"outputs of {names} finalised up to the last processed frame; " if names else ""
         console.print(
-            f"interrupted: outputs of {names} finalised up to "
-            f"the last processed frame; {total - len(finished)} inputs not started. "
+            f"interrupted: {cut}{total - len(finished)} inputs not started. "
             "Run again with --resume to finish the rest."
         )
         return -1

@@ -10,6 +10,7 @@ import typer
 
 from engines import cli_options as model_opt
 from engines.cli_support import run_cli
+from engines.stopping import STOP
 from realtime import options as opt
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -37,9 +38,7 @@ def main(
     detector: opt.Detector = "mediapipe",
     min_score: opt.MinScore = 0.5,
     margin: opt.Margin = 0.2,
-    batch_frames: Annotated[
-        int, typer.Option(min=1, help="frames whose faces share one inference call")
-    ] = 8,
+    batch_frames: opt.BatchFrames = 8,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
     resume: Annotated[
         bool, typer.Option(help="skip inputs whose outputs an earlier run completed")
@@ -82,7 +81,9 @@ def main(
             cluster=ClusterOptions(ray_address, workers, gpus_per_worker, max_retries),
             quiet=quiet,
         )
-        if failures:
-            raise typer.Exit(130 if failures == -1 else 1)
+        if failures > 0:
+            raise typer.Exit(1)
+        if failures < 0 and not STOP:  # interrupted without our handlers (KeyboardInterrupt)
+            raise typer.Exit(130)
 
-    run_cli(work)
+    run_cli(work, stop_signals=True)

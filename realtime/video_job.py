@@ -19,12 +19,18 @@ from engines import __version__
 from engines.artifacts import write_json_atomic
 from engines.errors import FerError
 from engines.model import FerModel
-from realtime.destinations import is_url, output_names, outputs_complete, publish
+from realtime.destinations import (
+    annotated_image_name,
+    is_url,
+    output_names,
+    outputs_complete,
+    publish,
+)
 from realtime.pipeline import Pipeline, PipelineOptions
-from realtime.report import TrackSummary, plot_timeline
+from realtime.report import TrackSummary, overall_summary, plot_timeline
 from realtime.session import RunStats, run_source
-from realtime.sinks import CsvSink, VideoSink, finalise_or_discard
-from realtime.sources import ImageSource, open_source
+from realtime.sinks import CsvSink, ImageSink, VideoSink, finalise_or_discard
+from realtime.sources import IMAGE_SUFFIXES, ImageSource, open_source
 from realtime.types import FaceResult, Frame
 
 
@@ -57,13 +63,23 @@ class FileOutcome:
     reason: str = ""
     frames: int = 0
     summary: dict[str, Any] | None = None
+    output_location: str = ""
 
 
 def already_done(input_path: Path, options: VideoOptions) -> bool:
     """--resume: an earlier run left this input's complete outputs."""
     return outputs_complete(
-        output_dir_for(input_path, options), input_path.stem, options.write_video
+        output_dir_for(input_path, options),
+        input_path.stem,
+        options.write_video,
+        image_suffix(input_path),
     )
+
+
+def image_suffix(input_path: Path) -> str | None:
+    """The suffix of a photo input (its annotated copy keeps the format); None for videos."""
+    suffix = input_path.suffix.lower()
+    return suffix if suffix in IMAGE_SUFFIXES else None
 
 
 def run_file(
@@ -82,19 +98,22 @@ def run_file(
                 staged = replace(options, output_dir=Path(staging))
                 summary = process_video(input_path, staged, model, detector, model_info, on_frame)
                 if not summary["interrupted"]:
-                    names = output_names(input_path.stem, options.write_video)
+                    names = output_names(
+                        input_path.stem, options.write_video, image_suffix(input_path)
+                    )
                     publish(Path(staging), str(destination), names)
         else:
             summary = process_video(input_path, options, model, detector, model_info, on_frame)
     except FerError as error:
         return FileOutcome(input_path, "failed", error.message)
     frames = summary["frames_processed"]
+    where = str(destination)
     if summary["interrupted"]:
-        return FileOutcome(input_path, "interrupted", "", frames, summary)
+        return FileOutcome(input_path, "interrupted", "", frames, summary, where)
     if summary["decode_error"]:
         reason = f"decoding stopped: {summary['decode_error']}"
-        return FileOutcome(input_path, "failed", reason, frames, summary)
-    return FileOutcome(input_path, "done", "", frames, summary)
+        return FileOutcome(input_path, "failed", reason, frames, summary, where)
+    return FileOutcome(input_path, "done", "", frames, summary, where)
 
 
 class _TrackCollector:
@@ -138,7 +157,13 @@ def process_video(
         finalise_or_discard(stack, csv_sink)
         collector = _TrackCollector(options.smooth)
         frame_outputs = []
-        if options.write_video:
+        is_photo = isinstance(source, ImageSource)
+        if is_photo:
+            # A photo: its annotated copy in its own format, no one-frame mp4, no timeline.
+            photo = ImageSink(out_dir / annotated_image_name(stem, input_path.suffix or ".png"))
+            finalise_or_discard(stack, photo)
+            frame_outputs.append(photo)
+        elif options.write_video:
             fps = (source.fps or 30.0) / options.stride
             first = _first_frame_size(source)
             video = VideoSink(out_dir / f"{stem}.mp4", fps, first)
@@ -154,9 +179,11 @@ def process_video(
         )
         frames_total = source.frame_count
         decode_error = getattr(source, "decode_error", None)
-    timeline_panels = plot_timeline(
-        out_dir / f"{stem}.csv", out_dir / f"{stem}.timeline.png", options.min_track_s
-    )
+    timeline_panels = 0
+    if not is_photo:
+        timeline_panels = plot_timeline(
+            out_dir / f"{stem}.csv", out_dir / f"{stem}.timeline.png", options.min_track_s
+        )
     elapsed = time.perf_counter() - started
     summary = {
         "input": str(input_path),
@@ -172,6 +199,8 @@ def process_video(
         "interrupted": stats.interrupted,
         "decode_error": decode_error,
         "probabilities": "smoothed" if options.smooth else "raw (after the mode's combination)",
+        "kind": "image" if is_photo else "video",
+        "overall": overall_summary(collector.tracks.values(), options.min_track_s, is_photo),
         "tracks": {str(i): t.to_dict() for i, t in sorted(collector.tracks.items())},
         "timeline_panels": timeline_panels,
         "stage_ms_p50": {k: round(v, 3) for k, v in stats.stage_p50().items()},

@@ -6,6 +6,7 @@ FER_REQUIRE_SHARED=1 (CI) they fail instead, so CI can never pass by skipping th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -118,10 +119,23 @@ def start_command(*args: str, env_extra: dict | None = None) -> subprocess.Popen
     return subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
 
 
+def partial_files(path: Path) -> list[Path]:
+    """The unique temporary files (engines/atomic.py) being written for final name `path`."""
+    return sorted(path.parent.glob(f".{path.stem}.*.partial{path.suffix}"))
+
+
 def wait_until_written(path: Path, min_bytes: int = 5000, timeout: float = 300) -> None:
-    """Wait until a file being written (e.g. a `.partial` CSV) holds `min_bytes`."""
+    """Wait until the temporary file being written for final name `path` holds `min_bytes`."""
     deadline = time.time() + timeout
-    while time.time() < deadline and (not path.exists() or path.stat().st_size < min_bytes):
+
+    def written() -> bool:
+        sizes = []
+        for partial in partial_files(path):
+            with contextlib.suppress(FileNotFoundError):  # renamed meanwhile
+                sizes.append(partial.stat().st_size)
+        return any(size >= min_bytes for size in sizes)
+
+    while time.time() < deadline and not written():
         time.sleep(0.2)
 
 

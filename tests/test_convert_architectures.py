@@ -1,16 +1,25 @@
 """Every registered architecture converts: Keras -> ONNX FP32 -> FP16 and INT8 Q/DQ (random
-weights; the transfer models without their ImageNet download). ONNX FP32 must match Keras."""
+weights; the transfer models without their ImageNet download). ONNX FP32 must match Keras.
+
+The large models run in a child process each: tf2onnx's export peaks at 4.9 GB (VGG16), 9.3 GB
+(six_layer) and 14 GB (ResNet50) of RSS (2-core AMD EPYC, /tmp memory probe), and TensorFlow
+never hands that memory back, so in one process the suite grew past 17 GB and was OOM-killed."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from train.architectures import get_architecture, list_architectures
 
+ISOLATED = {"vgg16", "resnet50", "six_layer"}
 
-@pytest.mark.parametrize("name", list_architectures())
-def test_architecture_converts_to_every_onnx_precision(name, tmp_path):
+
+def convert_and_check(name: str, folder: Path) -> None:
     import keras
     import onnxruntime as ort
 
@@ -21,15 +30,15 @@ def test_architecture_converts_to_every_onnx_precision(name, tmp_path):
     keras.utils.set_random_seed(7)
     spec = get_architecture(name).spec
     model = build_model(name)
-    model.save(tmp_path / "model.keras")
+    model.save(folder / "model.keras")
     faces = np.random.default_rng(7).random((6, *spec.input_shape), dtype=np.float32)
     if spec.normalization == "caffe":
         faces = faces * 255 - 120  # the value range of caffe-normalised pixels
     reference = model.predict(faces[:2], verbose=0)
 
-    fp32 = export_onnx(tmp_path / "model.keras", spec, tmp_path / "model.onnx")
-    fp16 = convert_fp16(fp32, spec, tmp_path / "model.fp16.onnx")
-    int8 = convert_int8(fp32, spec, tmp_path / "model.int8.onnx", faces, batch_size=2)
+    fp32 = export_onnx(folder / "model.keras", spec, folder / "model.onnx")
+    fp16 = convert_fp16(fp32, spec, folder / "model.fp16.onnx")
+    int8 = convert_int8(fp32, spec, folder / "model.int8.onnx", faces, batch_size=2)
     outputs = {}
     for path in (fp32, fp16, int8):
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -38,4 +47,29 @@ def test_architecture_converts_to_every_onnx_precision(name, tmp_path):
     np.testing.assert_allclose(outputs["model.fp16.onnx"], reference, atol=2e-2)
     for probs in outputs.values():
         assert probs.shape == (2, 7)
-        np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-2)
+        # The output softmax stays float in INT8 too (engines/convert/quantize.py), so every
+        # precision gives rows that sum to 1.
+        np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-3)
+
+
+@pytest.mark.parametrize("name", list_architectures())
+def test_architecture_converts_to_every_onnx_precision(name, tmp_path):
+    if name not in ISOLATED:
+        convert_and_check(name, tmp_path)
+        return
+    child = subprocess.run(
+        [sys.executable, "-m", "tests.test_convert_architectures", name, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert child.returncode == 0, child.stdout[-3000:] + child.stderr[-3000:]
+
+
+if __name__ == "__main__":
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    convert_and_check(sys.argv[1], Path(sys.argv[2]))

@@ -69,7 +69,7 @@ def test_killed_worker_is_retried_and_outputs_are_valid(media, model_dir, tmp_pa
         *("--executor", "ray", "--workers", "1"),
         env_extra={"FER_MODEL_DIR": str(model_dir)},
     )
-    wait_until_written(out / ".long.partial.csv")
+    wait_until_written(out / "long.csv")
     pids = _worker_pids()
     assert pids, "no Ray worker process found while the file was being processed"
     for pid in pids:
@@ -100,7 +100,7 @@ def test_resume_processes_only_unfinished_inputs(media, model_dir, tmp_path):
     arguments = (str(folder), "--model", "tiny", "--quiet", "--no-video", "--output-dir", str(out))
     models = {"FER_MODEL_DIR": str(model_dir)}
     process = start_command("fer-video", *arguments, env_extra=models)
-    wait_until_written(out / ".b_long.partial.csv")
+    wait_until_written(out / "b_long.csv")
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr

@@ -98,7 +98,7 @@ def test_sigint_finalises_outputs(media, model_dir, tmp_path):
         *("--model", "tiny", "--quiet", "--output-dir", str(tmp_path / "out")),
         env_extra={"FER_MODEL_DIR": str(model_dir)},
     )
-    wait_until_written(tmp_path / "out" / ".long.partial.csv")
+    wait_until_written(tmp_path / "out" / "long.csv")
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr

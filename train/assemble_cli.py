@@ -26,12 +26,23 @@ def ensemble(
     def work() -> None:
         from engines.artifacts import write_json_atomic
         from engines.errors import UsageError
-        from engines.store import load_artifact
+        from engines.store import load_artifact, member_allowed
 
         names = [m.strip() for m in members.split(",") if m.strip()]
         if len(names) < 2:
             raise UsageError("an ensemble needs at least two members")
         resolved = [load_artifact(name) for name in names]  # unknown names fail here
+        for artifact in resolved:
+            if artifact.folder.resolve() == out.resolve():
+                raise UsageError(
+                    f"--out {out} is the member {artifact.name} itself; choose a new folder"
+                )
+            if Path(artifact.name).exists() and not member_allowed(out, artifact.folder):
+                raise UsageError(
+                    f"member {artifact.folder} is outside {out} and the model search path",
+                    hint="put the ensemble folder beside its members on $FER_MODEL_DIR, or "
+                    "the members inside it",
+                )
         out.mkdir(parents=True, exist_ok=True)
         entries = [
             os.path.relpath(a.folder, out) if Path(n).exists() else n

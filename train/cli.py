@@ -28,7 +28,9 @@ def main(
     ] = None,
     variant: Annotated[str, typer.Option(help="original, filtered, balanced, ...")] = "original",
     recipe: Annotated[str, typer.Option(help="paper (100 epochs, plateau) or cpu")] = "cpu",
-    epochs: Annotated[int | None, typer.Option(help="override the recipe's epochs")] = None,
+    epochs: Annotated[
+        int | None, typer.Option(min=1, help="override the recipe's epochs")
+    ] = None,
     learning_rate: Annotated[
         float | None, typer.Option(help="peak learning rate (default: the recipe's)")
     ] = None,

@@ -68,20 +68,25 @@ class Splits:
     test: FaceSet
 
 
-def load_faces(path: str | Path, votes_path: str | Path | None = None) -> FaceSet:
-    """Load FER2013 from an npz, a Kaggle csv or an image folder, chosen by what `path` is."""
+def load_faces(
+    path: str | Path, votes_path: str | Path | None = None, load_votes: bool = True
+) -> FaceSet:
+    """Load FER2013 from an npz, a Kaggle csv or an image folder, chosen by what `path` is.
+    load_votes=False (evaluation) never reads a `ferplus_votes.npz` lying beside the data."""
     path = Path(path)
     if not path.exists():
         raise InputFileError(f"{path}: no such file or folder")
     if path.is_dir():
         faces = _load_image_folder(path)
-    elif path.suffix == ".npz":
+    elif path.suffix.lower() == ".npz":
         faces = _load_npz(path)
-    elif path.suffix == ".csv":
+    elif path.suffix.lower() == ".csv":
         faces = _load_kaggle_csv(path)
     else:
         raise InputFileError(f"{path}: unknown dataset format (expected .npz, .csv or a folder)")
-    if votes_path is None and path.suffix == ".npz":
+    if not load_votes:
+        return faces
+    if votes_path is None and path.suffix.lower() == ".npz":
         sibling = path.with_name("ferplus_votes.npz")
         votes_path = sibling if sibling.is_file() else None
     if votes_path is not None:
@@ -90,19 +95,65 @@ def load_faces(path: str | Path, votes_path: str | Path | None = None) -> FaceSe
 
 
 def _load_npz(path: Path) -> FaceSet:
+    """images (N×H×W integers in 0..255), labels (N integers 0..6) and, optionally, usage (N
+    strings). Anything else is refused by name: a silent cast would turn float 0..1 images
+    black, NaN into 0, 765 into 253, label 3.7 into 3, and N×1 labels into a nonsense matrix."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            missing = {"images", "labels", "usage"} - set(data.files)
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        raise InputFileError(f"{path}: not a readable npz ({error})") from error
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise InputFileError(f"{path}: a single .npy array, not an npz archive")
+    try:
+        with data:
+            missing = {"images", "labels"} - set(data.files)
             if missing:
                 raise InputFileError(f"{path}: missing arrays {sorted(missing)}")
-            return FaceSet(
-                np.asarray(data["images"], dtype=np.uint8),
-                np.asarray(data["labels"], dtype=np.int64),
-                np.asarray(data["usage"]).astype(str),
-                source=str(path),
-            )
-    except (OSError, ValueError) as error:
+            images, labels = data["images"], data["labels"]
+            usage = data["usage"] if "usage" in data.files else None
+    except (OSError, ValueError, EOFError) as error:
         raise InputFileError(f"{path}: not a readable npz ({error})") from error
+    count = len(images) if images.ndim else 0
+    usage = np.full(count, "", dtype=str) if usage is None else _checked_usage(usage, count, path)
+    return FaceSet(
+        _checked_images(images, path), _checked_labels(labels, count, path), usage, source=str(path)
+    )
+
+
+def _checked_images(images: np.ndarray, path: Path) -> np.ndarray:
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim != 3 or min(images.shape[1:], default=0) < 1:
+        raise InputFileError(f"{path}: 'images' must be N×H×W gray images, not {images.shape}")
+    if not np.issubdtype(images.dtype, np.integer):
+        raise InputFileError(
+            f"{path}: 'images' are {images.dtype}; expected integers 0..255 (uint8)"
+        )
+    if images.size and (images.min() < 0 or images.max() > 255):
+        raise InputFileError(
+            f"{path}: 'images' values span {images.min()}..{images.max()}, not 0..255"
+        )
+    return images.astype(np.uint8, copy=False)
+
+
+def _checked_labels(labels: np.ndarray, count: int, path: Path) -> np.ndarray:
+    if labels.ndim != 1 or len(labels) != count:
+        raise InputFileError(
+            f"{path}: 'labels' must be one integer per image (shape ({count},)), "
+            f"not shape {labels.shape}"
+        )
+    if not np.issubdtype(labels.dtype, np.integer):
+        if not np.issubdtype(labels.dtype, np.floating) or not np.all(np.mod(labels, 1) == 0):
+            raise InputFileError(f"{path}: 'labels' must be whole numbers 0..{NUM_CLASSES - 1}")
+    return labels.astype(np.int64)
+
+
+def _checked_usage(usage: np.ndarray, count: int, path: Path) -> np.ndarray:
+    if usage.shape != (count,) or usage.dtype.kind not in "US":
+        raise InputFileError(
+            f"{path}: 'usage' must be {count} strings, not {usage.dtype} {usage.shape}"
+        )
+    return usage.astype(str)
 
 
 def _load_kaggle_csv(path: Path) -> FaceSet:

@@ -7,18 +7,26 @@ from typing import Any
 
 import numpy as np
 
-from engines.errors import UnknownNameError
+from engines.atomic import write_atomic
+from engines.errors import InputFileError, UnknownNameError
 from engines.model import FerModel
 from train.datasets import USAGES, FaceSet, load_faces
 from train.metrics import classification_report
 
 
 def select_split(faces: FaceSet, split: str) -> FaceSet:
-    if split == "all":
-        return faces
-    if split not in USAGES:
+    """The faces of one split; an empty result is an error, never "accuracy 0.0000, n=0"."""
+    if split not in (*USAGES, "all"):
         raise UnknownNameError("split", split, (*USAGES, "all"))
-    return faces.subset(faces.usage == split)
+    chosen = faces if split == "all" else faces.subset(faces.usage == split)
+    if not len(chosen):
+        present = sorted({str(u) for u in faces.usage if u})
+        raise InputFileError(
+            f"{faces.source}: no faces in split '{split}'"
+            + (f" (it has: {', '.join(present)})" if present else " (it has no usage column)"),
+            hint="--split all evaluates every face" if len(faces) else None,
+        )
+    return chosen
 
 
 def predict_faces(model: FerModel, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -39,7 +47,7 @@ def evaluate(
     precision: str = "auto",
     flip: str = "auto",
 ) -> dict[str, Any]:
-    faces = select_split(load_faces(data), split)
+    faces = select_split(load_faces(data, load_votes=False), split)
     with FerModel.open(model_name, mode, backend, precision, flip) as model:
         probs = predict_faces(model, faces.images)
         report = classification_report(faces.labels, probs.argmax(axis=1))
@@ -83,6 +91,8 @@ def save_confusion_png(report: dict[str, Any], path: Path) -> Path:
     )
     figure.colorbar(image)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    try:
+        write_atomic(path, lambda temporary: figure.savefig(temporary, dpi=120))
+    finally:
+        plt.close(figure)
     return path

@@ -40,9 +40,9 @@ def save_onnx_atomic(proto, out_path: Path) -> None:
     """Save under a temporary name and rename: an interrupted save leaves no half model."""
     import onnx
 
-    tmp = out_path.with_name(out_path.name + ".partial")
-    onnx.save(proto, str(tmp))
-    os.replace(tmp, out_path)
+    from engines.atomic import write_atomic
+
+    write_atomic(out_path, lambda temporary: onnx.save(proto, str(temporary)))
 
 
 def set_spec_metadata(proto, spec: ModelSpec) -> None:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from pathlib import Path
 
+from engines.atomic import write_atomic
 from engines.backends.tensorrt_backend import gpu_name, require_tensorrt
 from engines.errors import ModelFileError, ProcessingError
 from engines.spec import ModelSpec
@@ -73,9 +73,7 @@ def build_engine_file(
     if serialized is None:
         raise ProcessingError(f"{onnx_path}: TensorRT could not build a {precision} engine")
     target.parent.mkdir(exist_ok=True)
-    tmp = target.with_name(target.name + ".partial")
-    tmp.write_bytes(bytes(serialized))
-    os.replace(tmp, target)
+    write_atomic(target, lambda temporary: temporary.write_bytes(bytes(serialized)))
     return target
 
 

@@ -1,0 +1,54 @@
+"""The per-input summary's whole-input answer and the timeline plot."""
+
+from __future__ import annotations
+
+import csv
+import warnings
+
+import numpy as np
+
+from engines.labels import EMOTIONS
+from realtime.report import TrackSummary, overall_summary, plot_timeline, with_gaps
+from realtime.sinks import CSV_COLUMNS
+from realtime.types import FaceResult
+
+
+def _face(face_id: int, label: int) -> FaceResult:
+    probs = np.full(len(EMOTIONS), 0.05, np.float32)
+    probs[label] = 0.7
+    return FaceResult(face_id, (0, 0, 10, 10), 0.9, probs, probs)
+
+
+def test_overall_shares_and_dominant_over_all_faces():
+    first, second = TrackSummary(), TrackSummary()
+    for step in range(30):
+        first.add(_face(1, EMOTIONS.index("happy")), step / 10, False)
+    for step in range(10):
+        second.add(_face(2, EMOTIONS.index("sad")), step / 10, False)
+    overall = overall_summary([first, second], min_track_s=1.0)
+    assert overall["face_frames"] == 40 and overall["dominant"] == "happy"
+    assert overall["share"]["happy"] == 0.75 and overall["share"]["sad"] == 0.25
+    assert overall["people"] == 1  # the second face was seen for 0.9 s only
+    assert overall_summary([], 1.0)["dominant"] is None
+
+
+def test_gaps_break_the_series():
+    rows = np.array([[0.0, 1], [0.04, 1], [3.0, 1], [3.04, 1]])
+    gapped = with_gaps(rows)
+    assert len(gapped) == 5 and np.isnan(gapped[2, 1]) and np.all(np.diff(gapped[:, 0]) > 0)
+
+
+def test_timeline_plots_without_warnings(tmp_path):
+    path = tmp_path / "clip.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for frame in [*range(0, 40), *range(90, 130)]:  # a 2 s gap in the middle
+            probs = np.random.default_rng(frame).dirichlet(np.ones(7))
+            writer.writerow([frame, frame / 25, 1, 0, 0, 9, 9, 0.9, "happy", 0.5, *probs])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert plot_timeline(path, tmp_path / "clip.png", min_track_s=1.0) == 1
+    import cv2
+
+    assert cv2.imread(str(tmp_path / "clip.png")) is not None
