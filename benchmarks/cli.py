@@ -12,7 +12,7 @@ import typer
 from engines.cli_support import run_cli, stderr_console
 from engines.errors import InputFileError, UsageError
 
-app = typer.Typer(add_completion=False, help=__doc__)
+app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013.npz"
 
 
@@ -47,7 +47,7 @@ def _earlier_rows(path: Path) -> list[dict]:
     return rows
 
 
-@app.command()
+@app.command(help=__doc__)
 def main(
     model: Annotated[list[str], typer.Option(help="model(s); repeat or comma-separate")] = [  # noqa: B006
         "five_layer"

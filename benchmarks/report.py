@@ -43,7 +43,9 @@ def print_rows(rows: list[dict], title: str = "fer-bench") -> None:
         table.add_column(column, justify="right")
     for row in timed:
         table.add_row(*(_format(row.get(c)) for c in columns))
-    console = Console()
+    # Wide enough for every column: piped or on an 80-column terminal, Rich would otherwise cut
+    # the table (measured: the flip and p95 columns disappeared in CI logs).
+    console = Console(width=max(Console().width, 200))
     console.print(table)
     for row in rows:
         if "skipped" in row:  # long reasons read better as lines than as a squeezed column

@@ -36,7 +36,7 @@ MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 TALK = "talking_head_webcam_man.mp4"
 STAGE = "hamilton_clip_stage_multiface.mp4"
 
-app = typer.Typer(add_completion=False, help=__doc__)
+app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 
 
 def make_clip(sources: list[Path], target: Path, seconds: float, size=None) -> Path:
@@ -121,7 +121,7 @@ def _video_seconds(path: Path) -> tuple[float, int]:
     return frames / fps, frames
 
 
-@app.command()
+@app.command(help=__doc__)
 def main(
     model: str = "five_layer",
     precision: str = "int8",

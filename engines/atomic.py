@@ -26,14 +26,40 @@ def _umask() -> int:
 
 
 def reserve_temporary(path: Path) -> Path:
-    """Create a new, empty, uniquely named hidden file beside `path`: `.<stem>.<random>.partial
-    <suffix>` (the suffix kept, so writers that choose a format by it still do)."""
+    """Create a new, empty, uniquely named hidden file beside `path`: `.<stem>.<pid>.<random>
+    .partial<suffix>` (the suffix kept, so writers that choose a format by it still do). The
+    writer's process id lets a later run clear what a killed one left (remove_stale)."""
     path = Path(path)
+    remove_stale(path)
     descriptor, name = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=f"{PARTIAL_MARK}{path.suffix}", dir=path.parent
+        prefix=f".{path.stem}.{os.getpid()}.", suffix=f"{PARTIAL_MARK}{path.suffix}",
+        dir=path.parent,
     )
     os.close(descriptor)
     return Path(name)
+
+
+def remove_stale(path: Path) -> list[Path]:
+    """Delete temporaries for `path` whose writing process no longer runs on this machine (a
+    SIGKILL, a killed Ray worker); those of live writers (a concurrent run) are left alone."""
+    path = Path(path)
+    removed = []
+    for candidate in path.parent.glob(f".{path.stem}.*{PARTIAL_MARK}{path.suffix}"):
+        pid = candidate.name[len(path.stem) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            discard(candidate)
+            removed.append(candidate)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 def publish(temporary: Path, path: Path) -> None:

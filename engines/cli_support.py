@@ -18,6 +18,9 @@ def quiet_frameworks() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     os.environ.setdefault("GLOG_minloglevel", "2")
+    # FFmpeg's own lines ("[mpeg4 @ 0x...] header damaged", one per bad frame); a file that
+    # cannot be decoded gets our one line naming it instead.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 
 def run_cli(work: Callable[[], object], stop_signals: bool = False) -> None:

@@ -11,10 +11,10 @@ from engines import cli_options as model_opt
 from engines.cli_support import run_cli, stderr_console
 from realtime import options as opt
 
-app = typer.Typer(add_completion=False, help=__doc__)
+app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 
 
-@app.command()
+@app.command(help=__doc__)
 def main(
     camera: Annotated[str, typer.Option(help="device index, video/image path or stream URL")] = "0",
     model: model_opt.Model = "five_layer",

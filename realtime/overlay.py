@@ -1,5 +1,6 @@
 """Drawing results on frames: box, label and confidence per face, a per-class bar chart for the
-largest face, FPS and per-stage milliseconds. Sizes scale with the frame so 640×480 and 1920×1080
+largest face (titled with its #id, in the corner that hides the fewest faces), FPS and per-stage
+milliseconds. Sizes scale with the frame so 640×480 and 1920×1080
 read alike."""
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def annotate(
         _label(image, text, (x1, max(y1, 0)), color, scale)
     if faces:
         largest = max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
-        _bars(image, largest.smoothed, scale)
+        _bars(image, largest, faces, scale)
     if timings is not None or fps is not None:
         _stats(image, timings, fps, scale)
     return image
@@ -72,23 +73,55 @@ def _label(image: np.ndarray, text: str, anchor: tuple[int, int], color, scale: 
     )
 
 
-def _bars(image: np.ndarray, probs: np.ndarray, scale: float) -> None:
-    """Per-class bars in the top-right corner for the largest face."""
+def panel_corner(
+    image_size: tuple[int, int], panel: tuple[int, int], boxes: list[np.ndarray], margin: int
+) -> tuple[int, int]:
+    """Top-left of the panel in the corner that covers the least face area (labels sit just
+    above each box, so boxes are grown upward by a label's height). Ties keep the top right."""
+    height, width = image_size
+    panel_w, panel_h = panel
+    corners = [
+        (width - panel_w - margin, margin),
+        (margin, margin),
+        (width - panel_w - margin, height - panel_h - margin),
+        (margin, height - panel_h - margin),
+    ]
+
+    def covered(corner: tuple[int, int]) -> float:
+        x0, y0 = corner
+        total = 0.0
+        for x1, y1, x2, y2 in boxes:
+            top = y1 - 0.3 * (y2 - y1)  # the label above the box
+            dx = min(x2, x0 + panel_w) - max(x1, x0)
+            dy = min(y2, y0 + panel_h) - max(top, y0)
+            total += max(dx, 0) * max(dy, 0)
+        return total
+
+    return min(corners, key=covered)
+
+
+def _bars(image: np.ndarray, face: FaceResult, faces: list[FaceResult], scale: float) -> None:
+    """Per-class bars for one face (the largest), titled with its #id so it is tied to a box,
+    in the corner that hides the fewest faces."""
     import cv2
 
     row = int(16 * scale)
     bar_width = int(100 * scale)
     text_width = int(70 * scale)
-    x0 = image.shape[1] - bar_width - text_width - int(10 * scale)
-    y0 = int(10 * scale)
-    if x0 < 0:
+    panel = (bar_width + text_width + 8, row * (len(EMOTIONS) + 1) + 8)
+    if panel[0] + 8 > image.shape[1] or panel[1] + 8 > image.shape[0]:
         return
+    x_left, y_top = panel_corner(
+        image.shape[:2], panel, [np.asarray(f.box, float) for f in faces], int(6 * scale)
+    )
     overlay = image.copy()
     cv2.rectangle(
-        overlay, (x0 - 4, y0 - 4), (image.shape[1] - 4, y0 + row * len(EMOTIONS) + 4), (0, 0, 0), -1
+        overlay, (x_left, y_top), (x_left + panel[0], y_top + panel[1]), (0, 0, 0), -1
     )
     cv2.addWeighted(overlay, 0.5, image, 0.5, 0, dst=image)
-    for i, (label, p) in enumerate(zip(EMOTIONS, probs, strict=True)):
+    x0, y0 = x_left + 4, y_top + 4
+    lines = [(f"face #{face.face_id}", None), *zip(EMOTIONS, face.smoothed, strict=True)]
+    for i, (label, p) in enumerate(lines):
         y = y0 + i * row
         cv2.putText(
             image,
@@ -100,6 +133,8 @@ def _bars(image: np.ndarray, probs: np.ndarray, scale: float) -> None:
             1,
             cv2.LINE_AA,
         )
+        if p is None:
+            continue
         length = int(bar_width * float(np.clip(p, 0, 1)))
         cv2.rectangle(
             image,

@@ -82,6 +82,7 @@ class CsvSink:
         try:
             self._file = self.tmp.open("w", newline="")
         except OSError as error:
+            discard(self.tmp)
             raise OutputError(f"{self.path}: cannot write ({error.strerror})") from error
         self._writer = csv.writer(self._file)
         self._writer.writerow(CSV_COLUMNS)
@@ -144,7 +145,8 @@ class VideoSink:
             str(self.tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps if fps > 0 else 30.0, size
         )
         if not self._writer.isOpened():
-            raise OutputError(f"{self.path}: cannot open an mp4 writer")
+            discard(self.tmp)
+            raise OutputError(f"{self.path}: cannot open an mp4 writer (frame size {size})")
         self.frames = 0
         self.error: str | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)

@@ -13,10 +13,10 @@ from engines.cli_support import run_cli
 from engines.stopping import STOP
 from realtime import options as opt
 
-app = typer.Typer(add_completion=False, help=__doc__)
+app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 
 
-@app.command()
+@app.command(help=__doc__)
 def main(
     inputs: Annotated[list[Path], typer.Argument(help="video/image files or folders of them")],
     model: model_opt.Model = "five_layer",

@@ -17,7 +17,7 @@ from typing import Any
 
 from engines import __version__
 from engines.artifacts import write_json_atomic
-from engines.errors import FerError
+from engines.errors import FerError, SourceError
 from engines.model import FerModel
 from realtime.destinations import (
     annotated_image_name,
@@ -216,4 +216,6 @@ def _first_frame_size(source) -> tuple[int, int]:
 
     width = int(source.capture.get(cv2.CAP_PROP_FRAME_WIDTH))
     height = int(source.capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    if width < 1 or height < 1:
+        raise SourceError(f"{source.name}: no decodable video frame (damaged stream?)")
     return width, height

@@ -52,3 +52,16 @@ def test_timeline_plots_without_warnings(tmp_path):
     import cv2
 
     assert cv2.imread(str(tmp_path / "clip.png")) is not None
+
+
+def test_probability_panel_avoids_the_faces_and_names_its_face():
+    from realtime.overlay import annotate, panel_corner
+
+    # A face in the top-right corner: the panel goes to the top left instead.
+    boxes = [np.array([500.0, 20, 620, 160])]
+    assert panel_corner((480, 640), (180, 140), boxes, 6) == (6, 6)
+    assert panel_corner((480, 640), (180, 140), [], 6) == (640 - 180 - 6, 6)
+    image = np.zeros((480, 640, 3), np.uint8)
+    face = FaceResult(3, np.array([500.0, 20, 620, 160]), 0.9, np.eye(7)[3], np.eye(7)[3])
+    annotate(image, [face])
+    assert image[:150, :200].any()  # the panel was drawn top left

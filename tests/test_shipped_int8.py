@@ -38,3 +38,21 @@ def test_shipped_int8_agrees_with_its_float_weights(name, fer2013, tmp_path):
             int8.predict_crops(faces).top_index == float32.predict_crops(faces).top_index
         ).mean()
     assert agreement >= 0.95, f"{name}: INT8 agrees with its float weights on {agreement:.3f}"
+
+
+@pytest.mark.parametrize("name", ["five_layer", "six_layer"])
+def test_shipped_int8_probabilities_are_float_not_steps_of_1_255(name, fer2013):
+    """The output softmax runs in float (engines/convert/quantize.py, keep_outputs_float):
+    rows sum to 1 and the values are not multiples of 1/255 (CSV 0.0078, 0.0118, ...)."""
+    import numpy as np
+
+    from engines.model import FerModel
+    from train.datasets import load_faces
+    from train.evaluate import select_split
+
+    faces = select_split(load_faces(fer2013, load_votes=False), "PrivateTest").images[:64]
+    with FerModel.open(name, "single", "onnxruntime", "int8", flip="off") as model:
+        probs = model.predict_crops(faces).probs
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-4)
+    steps = probs * 255
+    assert np.abs(steps - np.round(steps)).max() > 0.01

@@ -13,7 +13,7 @@ import typer
 
 from engines.cli_support import run_cli, stderr_console
 
-app = typer.Typer(add_completion=False, help=__doc__)
+app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 
 
 @app.command()

@@ -13,12 +13,11 @@ import typer
 from engines.cli_support import run_cli
 from train.backend_choice import choose_training_backend
 
-app = typer.Typer(
-    add_completion=False, help="Train a FER model (paper §4) into an artifact folder."
-)
+HELP = "Train a FER model (paper §4) into an artifact folder."
+app = typer.Typer(add_completion=False, help=HELP, rich_markup_mode=None)
 
 
-@app.command()
+@app.command(help=HELP)
 def main(
     architecture: Annotated[str, typer.Option("--arch", help="five_layer, six_layer, vgg16, ...")],
     data: Annotated[Path, typer.Option(help="fer2013.npz, fer2013.csv or an image folder")],

@@ -13,11 +13,11 @@ import typer
 
 from engines.cli_support import run_cli, stderr_console
 
-app = typer.Typer(add_completion=False, help=__doc__)
+app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 TARGETS = ("onnx", "fp16", "int8", "tensorrt")
 
 
-@app.command()
+@app.command(help=__doc__)
 def main(
     model: Annotated[str, typer.Argument(help="model name or artifact folder")],
     to: Annotated[str, typer.Option(help="onnx | fp16 | int8 | tensorrt")],

@@ -10,10 +10,10 @@ import typer
 from engines import cli_options as model_opt
 from engines.cli_support import run_cli, stderr_console
 
-app = typer.Typer(add_completion=False, help=__doc__)
+app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 
 
-@app.command()
+@app.command(help=__doc__)
 def main(
     data: Annotated[Path, typer.Option(help="fer2013.npz, fer2013.csv or an image folder")],
     model: model_opt.Model = "five_layer",

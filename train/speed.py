@@ -15,10 +15,10 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(add_completion=False, help=__doc__)
+app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 
 
-@app.command()
+@app.command(help=__doc__)
 def main(
     arch: str = "five_layer",
     backend: Annotated[str, typer.Option(help="tensorflow or torch")] = "tensorflow",

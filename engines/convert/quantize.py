@@ -112,27 +112,94 @@ def convert_int8(
             # five_layer 0.3048 with 8-bit weights, 0.6581 with 7-bit. TensorRT takes either.
             reduce_range=True,
             extra_options={"ActivationSymmetric": symmetric, "WeightSymmetric": True},
-            nodes_to_exclude=_output_activations(prepared),
         )
         model = onnx.load(str(quantized))
+    keep_outputs_float(model)
     set_spec_metadata(model, spec.with_precision("int8"))
     save_onnx_atomic(model, out_path)
     return out_path
 
 
-def _output_activations(model_path: Path) -> list[str]:
-    """The Softmax/Sigmoid nodes that produce the model's outputs. They stay in float: quantized,
-    their probabilities came in steps of 1/255 (CSV values 0.0078, 0.0118, ...) and rows did not
-    sum to 1, while the convolutions, where the time goes, are INT8 either way."""
+# Ops that only move or join values: a Q/DQ pair between them and the output adds rounding and
+# no speed.
+_PASS_THROUGH = ("Concat", "Identity", "Reshape", "Flatten")
+
+
+def keep_outputs_float(proto) -> int:
+    """Remove the QuantizeLinear -> DequantizeLinear pairs on the way to the graph outputs
+    (through Concat/Reshape), so the final Softmax/Sigmoid values leave the model in float.
+    Quantized, they came in steps of 1/255 (CSV values 0.0078, 0.0118, ...) and rows did not sum
+    to 1; the convolutions, where the time goes, stay INT8. Returns the pairs removed."""
+    graph = proto.graph
+    producer = {out: node for node in graph.node for out in node.output}
+    consumers: dict[str, int] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers[name] = consumers.get(name, 0) + 1
+    removed: list = []
+
+    def float_source(tensor: str) -> str | None:
+        dq = producer.get(tensor)
+        if dq is None or dq.op_type != "DequantizeLinear":
+            return None
+        q = producer.get(dq.input[0])
+        if q is None or q.op_type != "QuantizeLinear" or consumers.get(q.output[0], 0) != 1:
+            return None
+        removed.extend([dq, q])
+        return q.input[0]
+
+    def unquantize(tensor: str, is_output: bool) -> None:
+        source = float_source(tensor)
+        if source is not None:
+            dq = producer[tensor]
+            if is_output:  # keep the output's name: an Identity from the float tensor
+                graph.node.insert(
+                    list(graph.node).index(dq),
+                    onnx_helper().make_node("Identity", [source], [tensor], name=f"{tensor}_float"),
+                )
+            tensor = source
+        node = producer.get(tensor)
+        if node is not None and node.op_type in _PASS_THROUGH:
+            data_inputs = node.input if node.op_type == "Concat" else node.input[:1]
+            for index, name in enumerate(data_inputs):
+                inner = float_source(name)
+                if inner is not None:
+                    node.input[index] = inner
+
+    for output in graph.output:
+        unquantize(output.name, is_output=True)
+    for node in removed:
+        if node in graph.node:
+            graph.node.remove(node)
+    used = {name for node in graph.node for name in node.input}
+    for initializer in [i for i in graph.initializer if i.name not in used]:
+        graph.initializer.remove(initializer)  # the removed pairs' scales and zero points
+    return len(removed) // 2
+
+
+def onnx_helper():
+    from onnx import helper
+
+    return helper
+
+
+def keep_file_outputs_float(path: Path) -> int:
+    """keep_outputs_float on an INT8 file in place (shipped files quantized before it existed)."""
     import onnx
 
-    graph = onnx.load(str(model_path), load_external_data=False).graph
-    outputs = {output.name for output in graph.output}
-    return [
-        node.name
-        for node in graph.node
-        if node.op_type in ("Softmax", "Sigmoid") and outputs & set(node.output)
-    ]
+    proto = onnx.load(str(path))
+    count = keep_outputs_float(proto)
+    if count:
+        onnx.checker.check_model(proto)
+        save_onnx_atomic(proto, path)
+    return count
+
+
+if __name__ == "__main__":
+    import sys
+
+    for file in sys.argv[1:]:
+        print(f"{file}: {keep_file_outputs_float(Path(file))} output Q/DQ pairs removed")
 
 
 def activation_scheme(int8_path: Path) -> str:
