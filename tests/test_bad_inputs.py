@@ -336,3 +336,23 @@ def test_random_names_never_reach_a_traceback():
             resolve_model(name or " ", "auto")
         except (UnknownNameError, FerError):
             pass
+
+
+def test_fer_convert_int8_without_training_rows_is_one_line(with_models, tmp_path):
+    data = _npz(tmp_path / "calib.npz", images=GOOD_IMAGES, labels=GOOD_LABELS,
+                usage=np.array(["PrivateTest"] * 4))
+    result = run_command(
+        "fer-convert", str(with_models / "tiny"), "--to", "int8", "--calib-data", str(data),
+        "--out", str(tmp_path / "out"),
+    )
+    assert result.returncode == 2, result.stderr
+    assert "no faces in split 'Training'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_fer_assemble_refuses_writing_into_a_member(with_models):
+    result = run_command(
+        "fer-assemble", "ensemble", "--members", f"{with_models / 'tiny'},tiny_b",
+        "--out", str(with_models / "tiny"),
+    )
+    assert result.returncode == 2 and "is the member" in result.stderr
+    assert not (with_models / "tiny" / "members.json").exists()

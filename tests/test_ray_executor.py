@@ -115,3 +115,42 @@ def test_resume_processes_only_unfinished_inputs(media, model_dir, tmp_path):
     summary = json.loads((out / "b_long.summary.json").read_text())
     assert not summary["interrupted"]
     assert summary["frames_processed"] == frame_count(folder / "b_long.mp4")
+
+
+def test_two_node_cluster_with_a_killed_worker_matches_a_local_run(media, model_dir, tmp_path):
+    """A real two-node Ray cluster on this machine (head + one more node, both on 127.0.0.1, one
+    CPU each, so one worker lands on each node); one worker is SIGKILLed mid-file. The job must
+    finish with the same CSVs as a local run."""
+    from ray.cluster_utils import Cluster
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _repeat_video(media / STAGE, folder / "a_long.mp4", times=3)
+    shutil.copy(media / STAGE, folder / "b_stage.mp4")
+    local = _video(str(folder), "--no-video", "--output-dir", str(tmp_path / "local"),
+                   model_dir=model_dir)
+    assert local.returncode == 0, local.stderr
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        out = tmp_path / "ray"
+        process = start_command(
+            "fer-video", str(folder), "--model", "tiny", "--quiet", "--no-video",
+            "--output-dir", str(out), "--executor", "ray", "--ray-address", cluster.address,
+            "--workers", "2", env_extra={"FER_MODEL_DIR": str(model_dir)},
+        )
+        wait_until_written(out / "a_long.csv")
+        victims = _worker_pids()
+        assert len(victims) == 2, victims  # one actor per node
+        os.kill(victims[0], signal.SIGKILL)
+        _, stderr = process.communicate(timeout=600)
+        assert process.returncode == 0, stderr
+        assert "2 of 2 inputs processed" in stderr
+    finally:
+        cluster.shutdown()
+    for stem in ("a_long", "b_stage"):
+        expected = (tmp_path / "local" / f"{stem}.csv").read_bytes()
+        assert (out / f"{stem}.csv").read_bytes() == expected
+    assert not list(out.glob(".*partial*"))
