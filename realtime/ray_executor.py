@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from engines.errors import BackendUnavailableError, ProcessingError
-from realtime.video import ClusterOptions, ModelChoice, ModelWorker, ProgressCallback
 from realtime.video_job import FileOutcome, VideoOptions
+from realtime.worker import ClusterOptions, ModelChoice, ModelWorker, ProgressCallback
 
 log = logging.getLogger(__name__)
 

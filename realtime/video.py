@@ -5,51 +5,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from engines.errors import InputFileError, UnknownNameError, UsageError
 from engines.stopping import STOP
 from realtime.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
-from realtime.video_job import (
-    FileOutcome,
-    VideoOptions,
-    already_done,
-    output_dir_for,
-    run_file,
-)
+from realtime.video_job import FileOutcome, VideoOptions, already_done, output_dir_for
+from realtime.worker import ClusterOptions, ModelChoice, ModelWorker, ProgressCallback
 
 log = logging.getLogger(__name__)
 
 EXECUTORS = ("local", "ray")
-
-# (files finished, frames processed so far over all files) -> None
-ProgressCallback = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class ModelChoice:
-    """What every worker loads once: model, mode, backend, precision and face detector."""
-
-    model: str
-    mode: str = "auto"
-    backend: str = "auto"
-    precision: str = "auto"
-    detector: str = "mediapipe"
-    min_score: float = 0.5
-    flip: str = "auto"
-
-
-@dataclass(frozen=True)
-class ClusterOptions:
-    """Ray settings: address None starts a local instance, "auto" joins a running cluster."""
-
-    address: str | None = None
-    workers: int | None = None  # None: one per CPU of the cluster, at most one per input
-    gpus_per_worker: float = 0.0
-    max_retries: int = 2  # per input, when the worker process running it dies
-
 
 def refuse_shared_outputs(files: list[Path], options: VideoOptions) -> None:
     """Two inputs whose outputs would get the same names (`a/clip.mp4` and `b/clip.mp4` with one
@@ -85,34 +51,6 @@ def expand_inputs(inputs: list[Path]) -> list[Path]:
         else:
             files.append(path)
     return files
-
-
-class ModelWorker:
-    """Holds one loaded model and detector and runs the per-file job; local and Ray alike."""
-
-    def __init__(self, choice: ModelChoice) -> None:
-        from engines.model import FerModel
-        from realtime.detectors import make_detector
-
-        self.model = FerModel.open(
-            choice.model, choice.mode, choice.backend, choice.precision, choice.flip
-        )
-        self.detector = make_detector(choice.detector, choice.min_score)
-        self.info = {
-            "model": choice.model,
-            "mode": self.model.kind,
-            "backend": self.model.backend_names,
-            "precision": self.model.precisions,
-            "flip": self.model.flip_state,
-            "detector": choice.detector,
-        }
-
-    def run(self, path: Path, options: VideoOptions, on_frame=None) -> FileOutcome:
-        return run_file(path, options, self.model, self.detector, self.info, on_frame)
-
-    def close(self) -> None:
-        self.detector.close()
-        self.model.close()
 
 
 def run_locally(

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from engines.backends.base import Backend
-from engines.errors import ModelFileError
+from engines.errors import BackendUnavailableError, ModelFileError
 from engines.spec import ModelSpec
 
 
@@ -19,7 +19,13 @@ class KerasBackend(Backend):
         import os
 
         os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-        import keras
+        try:
+            import keras
+        except ImportError as error:  # the runtime install has no Keras/TensorFlow
+            raise BackendUnavailableError(
+                "the keras backend needs Keras and TensorFlow",
+                hint="pip install 'fer-live[train]', or --backend onnxruntime",
+            ) from error
 
         try:
             self.model = keras.models.load_model(path, compile=False)

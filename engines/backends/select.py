@@ -13,6 +13,7 @@ from pathlib import Path
 from engines.artifacts import METRICS_FILE, read_json
 from engines.backends.base import Backend
 from engines.errors import BackendUnavailableError, ModelFileError, UnknownNameError
+from engines.model_files import KERAS_FILE, ONNX_FILES
 from engines.spec import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -20,8 +21,6 @@ log = logging.getLogger(__name__)
 BACKENDS = ("auto", "onnxruntime", "keras", "tensorrt")
 PRECISIONS = ("auto", "fp32", "fp16", "int8")
 MAX_ACCURACY_LOSS = 0.005  # 0.5 points
-ONNX_FILES = {"fp32": "model.onnx", "fp16": "model.fp16.onnx", "int8": "model.int8.onnx"}
-KERAS_FILE = "model.keras"
 
 
 def accuracy_loss(folder: Path, precision: str) -> float | None:

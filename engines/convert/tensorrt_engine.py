@@ -15,8 +15,9 @@ import logging
 from pathlib import Path
 
 from engines.atomic import write_atomic
-from engines.backends.tensorrt_backend import gpu_name, require_tensorrt
+from engines.backends.cuda_runtime import gpu_name, require_tensorrt
 from engines.errors import ModelFileError, ProcessingError
+from engines.model_files import ONNX_FILES
 from engines.spec import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -92,8 +93,6 @@ def build_engine(
     folder: Path, spec: ModelSpec, precision: str = "auto", max_batch: int = 64
 ) -> Path:
     """fer-convert --to tensorrt: from model.int8.onnx if present (auto), else model.fp16.onnx."""
-    from engines.backends.select import ONNX_FILES
-
     require_tensorrt()  # say what is missing on this machine before looking at the files
     gpu_name()
     order = ["int8", "fp16"] if precision == "auto" else [precision]
