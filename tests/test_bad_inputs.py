@@ -356,3 +356,24 @@ def test_fer_assemble_refuses_writing_into_a_member(with_models):
     )
     assert result.returncode == 2 and "is the member" in result.stderr
     assert not (with_models / "tiny" / "members.json").exists()
+
+
+def test_tensorrt_engine_files_are_loaded_only_with_a_matching_record(tmp_path):
+    """No GPU needed: the integrity check is plain file hashing, done before TensorRT sees the
+    bytes."""
+    from engines.convert.tensorrt_engine import record_engine, verify_engine
+
+    onnx_file, engine = tmp_path / "model.int8.onnx", tmp_path / "int8-abc.engine"
+    onnx_file.write_bytes(b"onnx bytes")
+    engine.write_bytes(b"engine bytes")
+    with pytest.raises(ModelFileError, match="without a valid integrity record"):
+        verify_engine(engine, onnx_file)  # a planted engine
+    record_engine(engine, onnx_file)
+    verify_engine(engine, onnx_file)  # as built: accepted
+    engine.write_bytes(b"tampered")
+    with pytest.raises(ModelFileError, match="does not match its record"):
+        verify_engine(engine, onnx_file)
+    engine.write_bytes(b"engine bytes")
+    onnx_file.write_bytes(b"another onnx")
+    with pytest.raises(ModelFileError, match="does not match its record"):
+        verify_engine(engine, onnx_file)

@@ -5,7 +5,8 @@ builder flags and the INT8 calibrator and builds only strongly typed networks, w
 comes from the ONNX itself (FP16 weights, or Q/DQ nodes); 10 builds a weakly typed network and is
 told FP16/INT8 by builder flags (INT8 still from the Q/DQ scales: explicit quantization, no
 calibrator). Engines are cached by ONNX hash + TensorRT version + GPU name + batch range, so each
-is built once per machine.
+is built once per machine, with an integrity record (SHA-256 of the engine and of its ONNX) that
+is checked before every load.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def build_engine_file(
     trt = require_tensorrt()
     target = engine_path(onnx_path, precision, max_batch)
     if target.is_file():
+        verify_engine(target, onnx_path)
         return target
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
@@ -74,8 +76,53 @@ def build_engine_file(
     if serialized is None:
         raise ProcessingError(f"{onnx_path}: TensorRT could not build a {precision} engine")
     target.parent.mkdir(exist_ok=True)
-    write_atomic(target, lambda temporary: temporary.write_bytes(bytes(serialized)))
+    data = bytes(serialized)
+    write_atomic(target, lambda temporary: temporary.write_bytes(data))
+    record_engine(target, onnx_path, {"tensorrt": trt.__version__, "gpu": gpu_name()})
     return target
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def record_path(engine: Path) -> Path:
+    return engine.with_name(engine.name + ".json")
+
+
+def record_engine(engine: Path, onnx_path: Path, extra: dict | None = None) -> Path:
+    """Write the engine's integrity record: its SHA-256 and that of the ONNX it was built from.
+    A TensorRT engine is native code's input: one placed in a model folder by someone else, or
+    left from another ONNX, must never be deserialized (verify_engine)."""
+    from engines.artifacts import write_json_atomic
+
+    record = {"engine_sha256": _sha256(engine), "onnx_sha256": _sha256(onnx_path), **(extra or {})}
+    write_json_atomic(record_path(engine), record)
+    return record_path(engine)
+
+
+def verify_engine(engine: Path, onnx_path: Path) -> None:
+    """Refuse an engine file without a record, or whose bytes or source ONNX differ from it."""
+    import json
+
+    try:
+        record = json.loads(record_path(engine).read_text(encoding="utf-8"))
+        expected_engine, expected_onnx = record["engine_sha256"], record["onnx_sha256"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ModelFileError(
+            f"{engine}: TensorRT engine without a valid integrity record ({error})",
+            hint="delete the file: fer-live builds and records a new one",
+        ) from error
+    if _sha256(engine) != expected_engine or _sha256(onnx_path) != expected_onnx:
+        raise ModelFileError(
+            f"{engine}: TensorRT engine does not match its record (changed, or built from "
+            "another ONNX); refusing to load it",
+            hint="delete the file: fer-live builds and records a new one",
+        )
 
 
 def _require_symmetric_activations(int8_path: Path) -> None:
