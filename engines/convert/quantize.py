@@ -130,6 +130,8 @@ def keep_outputs_float(proto) -> int:
     (through Concat/Reshape), so the final Softmax/Sigmoid values leave the model in float.
     Quantized, they came in steps of 1/255 (CSV values 0.0078, 0.0118, ...) and rows did not sum
     to 1; the convolutions, where the time goes, stay INT8. Returns the pairs removed."""
+    from onnx import helper
+
     graph = proto.graph
     producer = {out: node for node in graph.node for out in node.output}
     consumers: dict[str, int] = {}
@@ -155,7 +157,7 @@ def keep_outputs_float(proto) -> int:
             if is_output:  # keep the output's name: an Identity from the float tensor
                 graph.node.insert(
                     list(graph.node).index(dq),
-                    onnx_helper().make_node("Identity", [source], [tensor], name=f"{tensor}_float"),
+                    helper.make_node("Identity", [source], [tensor], name=f"{tensor}_float"),
                 )
             tensor = source
         node = producer.get(tensor)
@@ -175,12 +177,6 @@ def keep_outputs_float(proto) -> int:
     for initializer in [i for i in graph.initializer if i.name not in used]:
         graph.initializer.remove(initializer)  # the removed pairs' scales and zero points
     return len(removed) // 2
-
-
-def onnx_helper():
-    from onnx import helper
-
-    return helper
 
 
 def keep_file_outputs_float(path: Path) -> int:
