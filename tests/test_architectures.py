@@ -9,11 +9,13 @@ from engines.errors import UnknownNameError
 from train.architectures import build_model, get_architecture, list_architectures
 
 PAPER_COUNTS = {"five_layer": 16_307_207, "six_layer": 34_545_159}
+# The compact model must stay far below five_layer's size (issue 15: a third of its INT8 cost).
+COMPACT_MAX_PARAMS = 4_000_000
 
 
 def test_registry_lists_the_architectures():
     assert list_architectures() == [
-        "efficientnet_lite0", "five_layer", "resnet50", "six_layer", "vgg16"
+        "compact_resnet", "efficientnet_lite0", "five_layer", "resnet50", "six_layer", "vgg16"
     ]
     assert list_architectures("*_layer") == ["five_layer", "six_layer"]
 
@@ -42,3 +44,23 @@ def test_unknown_architecture_suggests_closest():
     with pytest.raises(UnknownNameError, match="five_layer") as info:
         get_architecture("five_layr")
     assert info.value.suggestion == "five_layer"
+
+
+def test_compact_resnet_is_compact_and_keeps_the_48x48_gray_input():
+    arch = get_architecture("compact_resnet")
+    model = build_model("compact_resnet")
+    assert model.count_params() == 3_589_095 <= COMPACT_MAX_PARAMS
+    assert arch.spec.input_shape == (48, 48, 1) and arch.spec.color == "gray"
+    assert not arch.transfer
+
+
+def test_compact_recipe_uses_adamw_and_random_erasing():
+    from train.augment import make_augmenter
+    from train.recipes import get_recipe
+
+    recipe = get_recipe("compact")
+    assert recipe.weight_decay > 0 and 0 < recipe.random_erasing <= 1
+    faces = np.full((8, 48, 48, 1), 0.5, np.float32)
+    erased = np.asarray(make_augmenter(0, random_erasing=1.0)(faces))
+    assert erased.shape == faces.shape
+    assert not np.allclose(erased, 0.5)  # something was erased (or moved) on every call

@@ -186,3 +186,44 @@ def build_efficientnet_lite0(binary: bool = False, backbone_weights: str | None 
     return build_efficientnet_lite0_classifier(
         GRAY_LITE.input_shape, _output_layer(binary), backbone_weights
     )
+
+
+def _residual_block(x, filters: int, stride: int, name: str):
+    """ResNet basic block (two 3×3 convs, BN, ReLU) with a 1×1 projection where shape changes."""
+    import keras
+
+    shortcut = x
+    y = keras.layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False,
+                            name=f"{name}_conv1")(x)
+    y = keras.layers.BatchNormalization(name=f"{name}_bn1")(y)
+    y = keras.layers.ReLU(name=f"{name}_relu1")(y)
+    y = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2")(y)
+    y = keras.layers.BatchNormalization(name=f"{name}_bn2")(y)
+    if stride != 1 or shortcut.shape[-1] != filters:
+        shortcut = keras.layers.Conv2D(filters, 1, strides=stride, use_bias=False,
+                                       name=f"{name}_proj")(x)
+        shortcut = keras.layers.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
+    y = keras.layers.Add(name=f"{name}_add")([y, shortcut])
+    return keras.layers.ReLU(name=f"{name}_out")(y)
+
+
+# (filters, stride) of each residual block of compact_resnet, 48×48 in: a narrow ResNet at the
+# seed's 48×48 (BTFER's best model is ResNet18 there) with most of its blocks at 24×24 and 12×12,
+# where FER2013's faces still have detail, and few at 3×3.
+COMPACT_BLOCKS = ((48, 2), (96, 2), (96, 1), (192, 2), (192, 1), (384, 2))
+
+
+@register("compact_resnet", _spec(GRAY48, "compact_resnet"), params=3_589_095)
+def build_compact_resnet(binary: bool = False, **_: Any):
+    """Narrow residual net at 48×48: stem 32, blocks 48/96/96/192/192/384, global pool."""
+    import keras
+
+    inputs = keras.Input((48, 48, 1), name="face")
+    x = keras.layers.Conv2D(32, 3, padding="same", use_bias=False, name="stem_conv")(inputs)
+    x = keras.layers.BatchNormalization(name="stem_bn")(x)
+    x = keras.layers.ReLU(name="stem_relu")(x)
+    for index, (filters, stride) in enumerate(COMPACT_BLOCKS, start=1):
+        x = _residual_block(x, filters, stride, f"block{index}")
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    x = keras.layers.Dropout(0.3, name="head_drop")(x)
+    return keras.Model(inputs, _output_layer(binary)(x), name="compact_resnet")

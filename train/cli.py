@@ -26,7 +26,7 @@ def main(
         Path | None, typer.Option(help="checkpoints (default: OUT/run); keep outside the repo")
     ] = None,
     variant: Annotated[str, typer.Option(help="original, filtered, balanced, ...")] = "original",
-    recipe: Annotated[str, typer.Option(help="paper (100 epochs, plateau) or cpu")] = "cpu",
+    recipe: Annotated[str, typer.Option(help="paper, cpu or compact")] = "cpu",
     epochs: Annotated[
         int | None, typer.Option(min=1, help="override the recipe's epochs")
     ] = None,

@@ -101,7 +101,7 @@ def make_dataset(faces: FaceSet, config: TrainConfig, spec: ModelSpec, training:
 
     dataset = dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
     if training:
-        augmenter = make_augmenter(config.seed)
+        augmenter = make_augmenter(config.seed, config.recipe.random_erasing)
         dataset = dataset.map(lambda x, y: (augmenter(x), y), num_parallel_calls=tf.data.AUTOTUNE)
         if config.max_steps_per_epoch:
             dataset = dataset.take(config.max_steps_per_epoch)
@@ -146,7 +146,11 @@ def _compile(model, config: TrainConfig, steps_per_epoch: int, epochs: int) -> N
     else:
         learning_rate = base_lr
     loss, metrics = _loss_and_metrics(config)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics)
+    if recipe.weight_decay > 0:
+        optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=recipe.weight_decay)
+    else:
+        optimizer = keras.optimizers.Adam(learning_rate)
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
 
 
 def _callbacks(config: TrainConfig, state: dict, total_epochs: int):
