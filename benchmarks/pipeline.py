@@ -100,6 +100,7 @@ def bench_video(
                         "fps": summary["processing_fps"],
                         "frames": summary["frames_processed"],
                         "faces": summary["faces"],
+                        "detector_share": summary["detector_share"],
                         **info,
                     }
                 )

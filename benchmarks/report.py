@@ -15,6 +15,7 @@ COLUMNS = (
     "p99_ms",
     "images_per_s",
     "fps",
+    "detector_share",
     "seconds_per_1000",
     "peak_rss_mb",
     "old_p50_ms",

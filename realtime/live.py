@@ -28,6 +28,8 @@ class LiveOptions:
     detector: str = "mediapipe"
     min_score: float = 0.5
     margin: float = 0.2
+    detect_every: int = 0  # 0: adaptive key frames; 1: detect on every frame
+    reuse_change: float = 0.0
     smooth_alpha: float = 0.5
     display: bool = True
     max_frames: int | None = None
@@ -81,7 +83,11 @@ def run_live(options: LiveOptions) -> RunStats:
             model,
             detector,
             PipelineOptions(
-                margin=options.margin, smooth_alpha=options.smooth_alpha, batch_frames=1
+                margin=options.margin,
+                smooth_alpha=options.smooth_alpha,
+                batch_frames=1,
+                detect_every=options.detect_every,
+                reuse_change=options.reuse_change,
             ),
         )
         outputs, frame_outputs = [], []

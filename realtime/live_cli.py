@@ -25,6 +25,8 @@ def main(
     detector: opt.Detector = "mediapipe",
     min_score: opt.MinScore = 0.5,
     margin: opt.Margin = 0.2,
+    detect_every: opt.DetectEvery = "auto",
+    reuse_change: opt.ReuseChange = 0.0,
     smooth: Annotated[bool, typer.Option(help="smooth probabilities per face over time")] = True,
     smooth_alpha: opt.SmoothAlpha = 0.5,
     display: Annotated[bool, typer.Option(help="show a window (--no-display: headless)")] = True,
@@ -35,6 +37,8 @@ def main(
         float, typer.Option(help="seconds without a frame before stopping")
     ] = 10.0,
 ) -> None:
+    every = opt.parse_detect_every(detect_every)
+
     def work() -> None:
         from realtime.live import LiveOptions, run_live
 
@@ -49,6 +53,8 @@ def main(
                 detector=detector,
                 min_score=min_score,
                 margin=margin,
+                detect_every=every,
+                reuse_change=reuse_change,
                 smooth_alpha=smooth_alpha if smooth else 1.0,
                 display=display,
                 max_frames=max_frames,

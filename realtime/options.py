@@ -57,3 +57,34 @@ BatchFrames = Annotated[
         help=f"frames whose faces share one inference call (1..{MAX_BATCH_FRAMES})",
     ),
 ]
+
+
+def parse_detect_every(value: str | None) -> int | None:
+    """"auto" -> 0 (adaptive key frames); "N" -> N >= 1 (1: detect on every frame)."""
+    if value is None or value == "auto":
+        return 0 if value == "auto" else value
+    try:
+        every = int(value)
+    except ValueError:
+        every = 0
+    if every < 1 or str(every) != value.strip():
+        raise typer.BadParameter(f"{value!r} is not 'auto' or a whole number >= 1")
+    return every
+
+
+DetectEvery = Annotated[
+    str,
+    typer.Option(
+        help="auto (face detector on key frames, boxes tracked between them) or N: detect on "
+        "every N-th frame (1 = every frame, no tracking shortcuts)",
+    ),
+]
+ReuseChange = Annotated[
+    float,
+    typer.Option(
+        help="a face whose crop changed less than this (mean gray difference, 0..1) since it "
+        "was last classified keeps those probabilities for up to 0.5 s; 0 = classify every face "
+        "on every frame (default: labels then match per-frame processing)",
+        callback=in_range(0, 1),
+    ),
+]

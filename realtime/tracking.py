@@ -17,6 +17,11 @@ class Track:
     smoothed: np.ndarray | None = None
     hits: int = 0
     first_seen_s: float = 0.0
+    # The pipeline's reuse of probabilities: the last model output for this face, and the
+    # thumbnail and time of the crop it came from.
+    probs: np.ndarray | None = None
+    classified_thumb: np.ndarray | None = None
+    classified_s: float = -np.inf
 
 
 @dataclass

@@ -39,6 +39,8 @@ def main(
     min_score: opt.MinScore = 0.5,
     margin: opt.Margin = 0.2,
     batch_frames: opt.BatchFrames = 8,
+    detect_every: opt.DetectEvery = "auto",
+    reuse_change: opt.ReuseChange = 0.0,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
     resume: Annotated[
         bool, typer.Option(help="skip inputs whose outputs an earlier run completed")
@@ -58,6 +60,8 @@ def main(
         int, typer.Option(min=0, help="Ray: retries of an input whose worker died")
     ] = 2,
 ) -> None:
+    every = opt.parse_detect_every(detect_every)
+
     def work() -> None:
         from realtime.video import ClusterOptions, ModelChoice, run_videos
         from realtime.video_job import VideoOptions
@@ -74,6 +78,8 @@ def main(
                 smooth_alpha=smooth_alpha,
                 margin=margin,
                 batch_frames=batch_frames,
+                detect_every=every,
+                reuse_change=reuse_change,
             ),
             ModelChoice(model, mode, backend, precision, detector, min_score, flip),
             executor=executor,

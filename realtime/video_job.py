@@ -45,6 +45,8 @@ class VideoOptions:
     margin: float = 0.2
     batch_frames: int = 8
     min_track_s: float = 1.0
+    detect_every: int = 0  # 0: adaptive key frames (realtime/keyframes.py); 1: every frame
+    reuse_change: float = 0.0
     show_stats: bool = False  # per-stage ms on the annotated video
 
 
@@ -149,6 +151,8 @@ def process_video(
             margin=options.margin,
             smooth_alpha=options.smooth_alpha if options.smooth else 1.0,
             batch_frames=options.batch_frames,
+            detect_every=options.detect_every,
+            reuse_change=options.reuse_change,
         ),
     )
     with contextlib.ExitStack() as stack:
@@ -204,6 +208,9 @@ def process_video(
         "tracks": {str(i): t.to_dict() for i, t in sorted(collector.tracks.items())},
         "timeline_panels": timeline_panels,
         "stage_ms_p50": {k: round(v, 3) for k, v in stats.stage_p50().items()},
+        # The savings of realtime/pipeline.py: frames the detector ran on, faces the model saw.
+        "detector_share": round(pipeline.keyframes.detector_share, 4),
+        "model_share": round(pipeline.faces_classified / max(pipeline.faces_seen, 1), 4),
     }
     write_json_atomic(out_dir / f"{stem}.summary.json", summary)
     return summary

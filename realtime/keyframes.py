@@ -1,0 +1,153 @@
+"""Detect less, track more: the face detector runs on key frames, boxes are carried between them.
+
+Between key frames each box is moved by the median optical flow (pyramidal Lucas-Kanade) of a
+grid of points inside it, on a downscaled gray frame: about 0.3 ms per frame against the
+detector's 4 ms (2-core AMD EPYC, AVX2). The detector runs again at once when
+- the interval is up (adaptive: it doubles, up to `max_interval`, while consecutive key frames
+  find the same faces in the places the flow predicted, and falls back to 1 when they do not);
+- the frame changed a lot (a scene cut: mean absolute difference of 32×32 thumbnails);
+- a box's points were lost (occlusion, a face leaving).
+`interval=1` is per-frame detection, the behaviour before key frames existed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from realtime.geometry import clip_boxes, iou_matrix
+from realtime.types import FaceBoxes
+
+FLOW_WIDTH = 320  # frames are downscaled to about this width for the flow (faces stay > 20 px)
+THUMB = 32
+
+
+@dataclass(frozen=True)
+class KeyFrameOptions:
+    """interval: 0 = adaptive (up to max_interval frames, and at most max_gap_s seconds);
+    N >= 1 = a key frame every N frames (1 = detect on every frame)."""
+
+    interval: int = 0
+    max_interval: int = 8
+    max_gap_s: float = 0.3
+    scene_change: float = 0.10  # mean |Δ| of gray thumbnails, 0..1, that forces a key frame
+    stable_iou: float = 0.75  # predicted vs detected box overlap that counts as "tracked well"
+
+
+class KeyFrameDetector:
+    """Wraps a detector (`detect(image) -> FaceBoxes`); `detect(image, timestamp_s)` returns the
+    boxes of every frame, detected or carried. `key_frames` / `frames` give the detector's share."""
+
+    def __init__(self, detector, options: KeyFrameOptions | None = None) -> None:
+        self.detector = detector
+        self.options = options or KeyFrameOptions()
+        self.frames = 0
+        self.key_frames = 0
+        self._interval = 1
+        self._since_key = 0
+        self._last_key_s = -np.inf
+        self._boxes = FaceBoxes.empty()
+        self._gray: np.ndarray | None = None
+        self._thumb: np.ndarray | None = None
+        self._scale = 1.0
+
+    def detect(self, image: np.ndarray, timestamp_s: float = 0.0) -> tuple[FaceBoxes, bool]:
+        """(boxes, is_key_frame) for this frame."""
+        import cv2
+
+        self.frames += 1
+        small, thumb = self._downscale(image, cv2)
+        carried, lost = self._carry(small, cv2)
+        due = self._is_due(timestamp_s, thumb, lost)
+        self._gray, self._thumb = small, thumb
+        if not due:
+            self._since_key += 1
+            self._boxes = carried
+            return carried, False
+        detected = self.detector.detect(image)
+        self._adapt(carried, detected)
+        self.key_frames += 1
+        self._since_key = 0
+        self._last_key_s = timestamp_s
+        self._boxes = detected
+        return detected, True
+
+    def _downscale(self, image: np.ndarray, cv2) -> tuple[np.ndarray, np.ndarray]:
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        # An integer factor: OpenCV's INTER_AREA has a fast path for it (0.02 ms for 480->240
+        # against 0.74 ms for 480->320, measured on a 2-core AVX2 EPYC).
+        factor = max(1, round(gray.shape[1] / FLOW_WIDTH))
+        self._scale = 1.0 / factor
+        if factor > 1:
+            size = (gray.shape[1] // factor, max(1, gray.shape[0] // factor))
+            gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+        thumb = cv2.resize(gray, (THUMB, THUMB), interpolation=cv2.INTER_AREA)
+        return gray, thumb.astype(np.float32) / 255.0
+
+    def _is_due(self, timestamp_s: float, thumb: np.ndarray, lost: bool) -> bool:
+        options = self.options
+        if self._thumb is None or lost:
+            return True
+        if options.interval >= 1:
+            return self._since_key + 1 >= options.interval
+        if self._since_key + 1 >= self._interval:
+            return True
+        if timestamp_s - self._last_key_s >= options.max_gap_s:
+            return True
+        return float(np.abs(thumb - self._thumb).mean()) > options.scene_change
+
+    def _carry(self, small: np.ndarray, cv2) -> tuple[FaceBoxes, bool]:
+        """Move the last boxes by the median flow of points inside each; lost: a box's points
+        did not follow (or there was nothing to follow from)."""
+        if self._gray is None or not len(self._boxes) or self._gray.shape != small.shape:
+            return self._boxes, self._gray is None or self._gray.shape != small.shape
+        scaled = self._boxes.xyxy * self._scale
+        points = np.concatenate([_grid(box) for box in scaled]).astype(np.float32)
+        moved, status, _ = cv2.calcOpticalFlowPyrLK(
+            self._gray, small, points.reshape(-1, 1, 2), None, winSize=(15, 15), maxLevel=2
+        )
+        moved, status = moved.reshape(-1, 2), status.reshape(-1).astype(bool)
+        per_box = len(points) // len(scaled)
+        shifted, lost = [], False
+        for index, box in enumerate(scaled):
+            rows = slice(index * per_box, (index + 1) * per_box)
+            ok = status[rows]
+            if ok.sum() < per_box // 2:
+                lost = True
+                shifted.append(box)
+                continue
+            delta = np.median(moved[rows][ok] - points[rows][ok], axis=0)
+            shifted.append(box + np.array([delta[0], delta[1], delta[0], delta[1]], np.float32))
+        height, width = small.shape[:2]
+        xyxy = clip_boxes(np.array(shifted, np.float32), width, height) / self._scale
+        return FaceBoxes(xyxy.astype(np.float32), self._boxes.scores), lost
+
+    def _adapt(self, predicted: FaceBoxes, detected: FaceBoxes) -> None:
+        """Lengthen the interval while carried boxes match the detector's, else start over."""
+        if self.options.interval >= 1:
+            return
+        well_tracked = len(predicted) == len(detected) and (
+            not len(detected)
+            or iou_matrix(detected.xyxy, predicted.xyxy).max(axis=1).min()
+            >= self.options.stable_iou
+        )
+        if well_tracked:
+            self._interval = min(self._interval * 2, self.options.max_interval)
+        else:
+            self._interval = 1
+
+    @property
+    def detector_share(self) -> float:
+        return self.key_frames / self.frames if self.frames else 0.0
+
+    def close(self) -> None:
+        self.detector.close()
+
+
+def _grid(box: np.ndarray, points: int = 5) -> np.ndarray:
+    """points×points positions inside the central 60% of a box (the face, not the background)."""
+    x1, y1, x2, y2 = box
+    xs = np.linspace(x1 + 0.2 * (x2 - x1), x2 - 0.2 * (x2 - x1), points)
+    ys = np.linspace(y1 + 0.2 * (y2 - y1), y2 - 0.2 * (y2 - y1), points)
+    return np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
