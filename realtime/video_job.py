@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from engines import __version__
 from engines.artifacts import write_json_atomic
 from engines.errors import FerError, SourceError
@@ -124,12 +126,23 @@ class _TrackCollector:
     def __init__(self, use_smoothed: bool) -> None:
         self.use_smoothed = use_smoothed
         self.tracks: dict[int, TrackSummary] = {}
+        # Face height as a share of the frame height, in 1% bins: a median without keeping
+        # one number per face-frame (memory stays flat over long videos).
+        self.height_bins = np.zeros(101, np.int64)
 
     def write(self, frame: Frame, faces: list[FaceResult]) -> None:
         for face in faces:
             self.tracks.setdefault(face.face_id, TrackSummary()).add(
                 face, frame.timestamp_s, self.use_smoothed
             )
+            share = (face.box[3] - face.box[1]) / max(frame.height, 1)
+            self.height_bins[min(100, max(0, round(float(share) * 100)))] += 1
+
+    def median_height_share(self) -> float | None:
+        total = int(self.height_bins.sum())
+        if total == 0:
+            return None
+        return float(np.searchsorted(np.cumsum(self.height_bins), (total + 1) / 2)) / 100
 
 
 def process_video(
@@ -207,6 +220,7 @@ def process_video(
         "overall": overall_summary(collector.tracks.values(), options.min_track_s, is_photo),
         "tracks": {str(i): t.to_dict() for i, t in sorted(collector.tracks.items())},
         "timeline_panels": timeline_panels,
+        "face_height_share_p50": collector.median_height_share(),
         "stage_ms_p50": {k: round(v, 3) for k, v in stats.stage_p50().items()},
         # The savings of realtime/pipeline.py: frames the detector ran on, faces the model saw.
         "detector_share": round(pipeline.keyframes.detector_share, 4),

@@ -64,3 +64,18 @@ def test_compact_recipe_uses_adamw_and_random_erasing():
     erased = np.asarray(make_augmenter(0, random_erasing=1.0)(faces))
     assert erased.shape == faces.shape
     assert not np.allclose(erased, 0.5)  # something was erased (or moved) on every call
+
+
+def test_fer_train_stderr_has_no_framework_chatter(fer2013, tmp_path):
+    """TensorFlow's CUDA stub, absl and Keras's shuffle warning used to open every fer-train run."""
+    from tests.conftest import run_command
+
+    result = run_command(
+        "fer-train", "--arch", "compact_resnet", "--data", str(fer2013), "--out",
+        str(tmp_path / "out"), "--recipe", "compact", "--epochs", "1", "--limit", "128",
+        "--max-steps", "1",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    for noise in ("cuda drivers", "absl::InitializeLog", "cuInit", "UserWarning", "oneDNN"):
+        assert noise not in result.stderr, result.stderr[:1500]
+    assert "epoch 1/1" in result.stderr

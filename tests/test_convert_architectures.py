@@ -1,12 +1,17 @@
 """Every registered architecture converts: Keras -> ONNX FP32 -> FP16 and INT8 Q/DQ (random
 weights; the transfer models without their ImageNet download). ONNX FP32 must match Keras.
 
-The large models run in a child process each: tf2onnx's export peaks at 4.9 GB (VGG16), 9.3 GB
-(six_layer) and 14 GB (ResNet50) of RSS (2-core AMD EPYC, /tmp memory probe), and TensorFlow
-never hands that memory back, so in one process the suite grew past 17 GB and was OOM-killed."""
+The large models need far more memory than the rest of the suite: tf2onnx's export peaks at
+4.9 GB (VGG16), 9.3 GB (six_layer) and 14 GB (ResNet50) of RSS (2-core AMD EPYC, ru_maxrss after
+each step; 4 of ResNet50's 14 GB are tf2onnx's own graph rewriting, `_convert_common`). They run
+only with FER_HEAVY_TESTS=1, each in a child process (TensorFlow never hands memory back), so
+that the default suite fits a 16 GB laptop or a small CI runner (README, tests). Keras's own
+ONNX export on the torch backend needs 1.6 GB for ResNet50 but gives an INT8 five_layer that is
+32% slower (transposes around every convolution), so the product keeps tf2onnx."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +22,7 @@ import pytest
 from train.architectures import get_architecture, list_architectures
 
 ISOLATED = {"vgg16", "resnet50", "six_layer"}
+HEAVY = os.environ.get("FER_HEAVY_TESTS") == "1"
 
 
 def convert_and_check(name: str, folder: Path) -> None:
@@ -57,6 +63,8 @@ def test_architecture_converts_to_every_onnx_precision(name, tmp_path):
     if name not in ISOLATED:
         convert_and_check(name, tmp_path)
         return
+    if not HEAVY:
+        pytest.skip(f"{name}: tf2onnx needs 5-14 GB for it; run with FER_HEAVY_TESTS=1")
     child = subprocess.run(
         [sys.executable, "-m", "tests.test_convert_architectures", name, str(tmp_path)],
         capture_output=True,
@@ -68,8 +76,6 @@ def test_architecture_converts_to_every_onnx_precision(name, tmp_path):
 
 
 if __name__ == "__main__":
-    import os
-
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     convert_and_check(sys.argv[1], Path(sys.argv[2]))

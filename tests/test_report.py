@@ -65,3 +65,25 @@ def test_probability_panel_avoids_the_faces_and_names_its_face():
     face = FaceResult(3, np.array([500.0, 20, 620, 160]), 0.9, np.eye(7)[3], np.eye(7)[3])
     annotate(image, [face])
     assert image[:150, :200].any()  # the panel was drawn top left
+
+
+def test_wide_shot_hint_names_the_full_range_detector(media, tmp_path):
+    """The stage clip's faces are small for BlazeFace short range: fer-video says what to use."""
+    from tests.conftest import run_command
+
+    stage = run_command(
+        "fer-video", str(media / "hamilton_clip_stage_multiface.mp4"), "--no-video", "--quiet",
+        "--output-dir", str(tmp_path / "stage"),
+    )
+    assert stage.returncode == 0, stage.stderr[-2000:]
+    assert "--detector mediapipe-full" in stage.stderr
+    import json
+
+    summary = json.loads((tmp_path / "stage" / "hamilton_clip_stage_multiface.summary.json")
+                         .read_text())
+    assert 0.2 < summary["face_height_share_p50"] < 0.35
+    close = run_command(
+        "fer-video", str(media / "talking_head_webcam_man.mp4"), "--no-video", "--quiet",
+        "--output-dir", str(tmp_path / "talk"),
+    )
+    assert close.returncode == 0 and "mediapipe-full" not in close.stderr

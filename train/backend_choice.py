@@ -54,3 +54,17 @@ def resolve_precision(requested: str) -> str:
     if requested not in PRECISIONS:
         raise UnknownNameError("training precision", requested, ("auto", *PRECISIONS))
     return requested
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow (when installed) with fd 2 muted: its CUDA stub and absl write
+    "Could not find cuda drivers" and "All log messages before absl::InitializeLog()" straight
+    to the descriptor before TF_CPP_MIN_LOG_LEVEL is read, on every CPU-only run."""
+    if importlib.util.find_spec("tensorflow") is None:
+        return
+    from realtime.quiet import native_stderr_muted
+
+    with native_stderr_muted():
+        import tensorflow
+
+        tensorflow.config.list_physical_devices()  # device probing logs "cuInit failed" once

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from engines.cli_support import run_cli
-from train.backend_choice import choose_training_backend
+from train.backend_choice import choose_training_backend, import_tensorflow_quietly
 
 HELP = "Train a FER model (paper §4) into an artifact folder."
 app = typer.Typer(add_completion=False, help=HELP, rich_markup_mode=None)
@@ -55,6 +55,7 @@ def main(
 ) -> None:
     def work() -> None:
         choose_training_backend()
+        import_tensorflow_quietly()
         from train.pipeline import train_to_artifact
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")

@@ -43,6 +43,9 @@ def main(
     ] = None,
 ) -> None:
     def work() -> None:
+        from train.backend_choice import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
         from train.conversion import convert_artifact
 
         result = convert_artifact(

@@ -273,6 +273,7 @@ def train_model(config: TrainConfig, train: FaceSet, val: FaceSet):
                 make_progress_callback(steps, config.recipe.batch_size),
             ],
             verbose=2 if os.environ.get("FER_TRAIN_VERBOSE") else 0,
+            shuffle=False,  # tf.data shuffles (make_dataset); Keras would warn it cannot
         )
     return export_best(config)
 
