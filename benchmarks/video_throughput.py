@@ -11,6 +11,8 @@ included; peak resident memory of that process from `wait4`):
 - live_640x480: fer-live --no-display on the one-face talking-head clip letterboxed to 640×480:
   the frames per second it reports (processing only, after start-up).
 - ray: fer-video --executor ray on four one-minute clips with 1 and 2 workers (with --ray).
+- with --old-model M: every realtime_x case (and live_640x480) also runs the settings before key
+  frames (M, `--detect-every 1`) in the same run, and a speedup row gives new / old.
 Generated clips are cached in --work-dir. Numbers depend on the machine: the JSON header says which.
 """
 
@@ -133,51 +135,88 @@ def main(
     media: Annotated[Path, typer.Option(help="the shared media folder")] = MEDIA,
     memory: Annotated[bool, typer.Option(help="also the 10 s vs 10 min memory case")] = True,
     ray: Annotated[bool, typer.Option(help="also --executor ray with 1 and 2 workers")] = False,
+    old_model: Annotated[
+        str | None,
+        typer.Option(help="also run the old settings: this model with --detect-every 1"),
+    ] = None,
     json_path: Annotated[Path | None, typer.Option("--json")] = None,
 ) -> None:
     def work() -> None:
         work_dir.mkdir(parents=True, exist_ok=True)
-        model_args = ["--model", model, "--precision", precision, "--backend", backend]
-        model_args += ["--flip", flip]
+
+        def model_args(name: str) -> list[str]:
+            return ["--model", name, "--precision", precision, "--backend", backend, "--flip", flip]
+
+        settings = {"new": model_args(model)}
+        if old_model is not None:
+            settings["old"] = [*model_args(old_model), "--detect-every", "1"]
         rows: list[dict] = []
 
-        def fer_video(inputs: list[Path], *extra: str) -> dict:
+        def fer_video(inputs: list[Path], *extra: str, setting: str = "new") -> dict:
             out = work_dir / "out"
             shutil.rmtree(out, ignore_errors=True)
-            command = [_tool("fer-video"), *map(str, inputs), *model_args, "--quiet"]
+            command = [_tool("fer-video"), *map(str, inputs), *settings[setting], "--quiet"]
             return run_timed([*command, "--output-dir", str(out), *extra])
+
+        def speedup(case: str, clip: str, key: str) -> None:
+            found = {r["settings"]: r[key] for r in rows if r["case"] == case and r["clip"] == clip}
+            if {"old", "new"} <= found.keys() and found["old"]:
+                ratio = round(found["new"] / found["old"], 2)
+                rows.append({"case": "speedup", "measure": case, "clip": clip, key: ratio})
+                print(rows[-1], flush=True)
 
         for name, label in ((TALK, "talk_480x480"), (STAGE, "stage_640x360")):
             clip = make_clip([media / name], work_dir / f"{label}_60s.mp4", 60)
             seconds, frames = _video_seconds(clip)
-            timed = fer_video([clip])
+            for setting in settings:
+                timed = fer_video([clip], setting=setting)
+                rows.append(
+                    {
+                        "case": "realtime_x",
+                        "clip": label,
+                        "settings": setting,
+                        "video_s": round(seconds, 1),
+                        "frames": frames,
+                        "wall_s": round(timed["seconds"], 1),
+                        "realtime_x": round(seconds / timed["seconds"], 2),
+                        "peak_rss_mb": round(timed["peak_rss_mb"]),
+                    }
+                )
+                print(rows[-1], flush=True)
+            speedup("realtime_x", label, "realtime_x")
+        clip = work_dir / "talk_480x480_60s.mp4"
+        seconds, _ = _video_seconds(clip)
+        for setting in settings:
+            timed = fer_video([clip], "--no-video", setting=setting)
             rows.append(
                 {
-                    "case": "realtime_x",
-                    "clip": label,
-                    "video_s": round(seconds, 1),
-                    "frames": frames,
+                    "case": "realtime_x_no_video",
+                    "clip": "talk_480x480",
+                    "settings": setting,
                     "wall_s": round(timed["seconds"], 1),
                     "realtime_x": round(seconds / timed["seconds"], 2),
-                    "peak_rss_mb": round(timed["peak_rss_mb"]),
                 }
             )
             print(rows[-1], flush=True)
+        speedup("realtime_x_no_video", "talk_480x480", "realtime_x")
 
         talk640 = make_clip([media / TALK], work_dir / "talk_640x480_30s.mp4", 30, (640, 480))
-        timed = run_timed(
-            [_tool("fer-live"), "--camera", str(talk640), *model_args, "--no-display"]
-        )
-        fps = re.search(r"([\d.]+) fps", timed["stderr"])
-        rows.append(
-            {
-                "case": "live_640x480",
-                "clip": "talk_640x480",
-                "fps": float(fps.group(1)) if fps else None,
-                "wall_s": round(timed["seconds"], 1),
-            }
-        )
-        print(rows[-1], flush=True)
+        for setting in settings:
+            timed = run_timed(
+                [_tool("fer-live"), "--camera", str(talk640), *settings[setting], "--no-display"]
+            )
+            fps = re.search(r"([\d.]+) fps", timed["stderr"])
+            rows.append(
+                {
+                    "case": "live_640x480",
+                    "clip": "talk_640x480",
+                    "settings": setting,
+                    "fps": float(fps.group(1)) if fps else None,
+                    "wall_s": round(timed["seconds"], 1),
+                }
+            )
+            print(rows[-1], flush=True)
+        speedup("live_640x480", "talk_640x480", "fps")
 
         if memory:
             both = [media / TALK, media / STAGE]
@@ -225,6 +264,7 @@ def main(
                 "model": model,
                 "precision": precision,
                 "flip": flip,
+                "settings": settings,
             }
             json_path.write_text(json.dumps({**report, "rows": rows}, indent=2) + "\n")
 
