@@ -131,3 +131,60 @@ def test_fer_eval_runs_an_ovr_set_without_naming_its_mode(fer2013, model_dir, tm
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
     assert report["mode"] == "ovr" and report["n"] == 3589
+
+
+def _cross_domain_faces(fer2013, count: int = 40):
+    """Real faces standing in for a set from another source: no usage column, any size/colour."""
+    import numpy as np
+
+    with np.load(fer2013) as data:
+        rows = np.flatnonzero(data["usage"] == "PrivateTest")[:count]
+        return data["images"][rows], data["labels"][rows]
+
+
+def test_fer_eval_on_an_npz_without_usage_evaluates_every_face(fer2013, tmp_path):
+    import numpy as np
+
+    images, labels = _cross_domain_faces(fer2013)
+    np.savez(tmp_path / "other.npz", images=images, labels=labels)
+    out = tmp_path / "r.json"
+    result = run_command(
+        "fer-eval", "--model", "five_layer", "--data", str(tmp_path / "other.npz"), "--flip",
+        "off", "--json", str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    assert report["split"] == "all" and report["n"] == len(labels)
+    assert "on all:" in result.stderr
+    # A named split that the data lacks is refused with the way out.
+    refused = run_command(
+        "fer-eval", "--model", "five_layer", "--data", str(tmp_path / "other.npz"), "--split",
+        "PrivateTest",
+    )
+    assert refused.returncode == 2 and "--split all" in refused.stderr
+
+
+def test_fer_eval_on_a_class_folder_matches_the_same_faces_as_npz(fer2013, tmp_path):
+    import cv2
+    import numpy as np
+
+    from engines.labels import EMOTIONS
+
+    images, labels = _cross_domain_faces(fer2013)
+    np.savez(tmp_path / "same.npz", images=images, labels=labels)
+    for index, (image, label) in enumerate(zip(images, labels, strict=True)):
+        folder = tmp_path / "faces" / EMOTIONS[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        colour = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)  # other sources are colour photos
+        cv2.imwrite(str(folder / f"face{index}.png"), colour)
+    reports = {}
+    for name, data in (("npz", tmp_path / "same.npz"), ("folder", tmp_path / "faces")):
+        out = tmp_path / f"{name}.json"
+        result = run_command(
+            "fer-eval", "--model", "five_layer", "--data", str(data), "--flip", "off",
+            "--json", str(out),
+        )
+        assert result.returncode == 0, result.stderr
+        reports[name] = json.loads(out.read_text())
+    assert reports["folder"]["n"] == reports["npz"]["n"] == len(labels)
+    assert reports["folder"]["confusion"] == reports["npz"]["confusion"]

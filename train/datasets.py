@@ -205,7 +205,10 @@ def _load_image_folder(root: Path) -> FaceSet:
 
     images, labels, usage = [], [], []
     folder_usage = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
-    for split_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+    subfolders = sorted(p for p in root.iterdir() if p.is_dir())
+    # <class>/<image> (a set from another source, one split) or <split>/<class>/<image>.
+    single_split = bool(subfolders) and all(p.name in EMOTIONS for p in subfolders)
+    for split_dir in [root] if single_split else subfolders:
         for class_dir in sorted(p for p in split_dir.iterdir() if p.is_dir()):
             if class_dir.name not in EMOTIONS:
                 raise InputFileError(
@@ -221,7 +224,7 @@ def _load_image_folder(root: Path) -> FaceSet:
                 labels.append(EMOTIONS.index(class_dir.name))
                 usage.append(_usage_of(file.name, folder_usage.get(split_dir.name, "")))
     if not images:
-        raise InputFileError(f"{root}: no images in <split>/<class>/ folders")
+        raise InputFileError(f"{root}: no images in <class>/ or <split>/<class>/ folders")
     return FaceSet(np.stack(images), np.array(labels), np.array(usage), source=str(root))
 
 

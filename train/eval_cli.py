@@ -22,8 +22,12 @@ def main(
     precision: model_opt.Precision = "auto",
     flip: model_opt.Flip = "auto",
     split: Annotated[
-        str, typer.Option(help="Training | PublicTest | PrivateTest | all")
-    ] = "PrivateTest",
+        str,
+        typer.Option(
+            help="auto (PrivateTest where the data has a usage column, else every face) | "
+            "Training | PublicTest | PrivateTest | all"
+        ),
+    ] = "auto",
     json_path: Annotated[
         Path | None,
         typer.Option(
@@ -43,7 +47,7 @@ def main(
         console = stderr_console()
         console.print(
             f"{model} ({report['mode']}, {report['backend']}/{report['precision']}"
-            f"{', flip' if report['flip'] != 'off' else ''}) on {split}: "
+            f"{', flip' if report['flip'] != 'off' else ''}) on {report['split']}: "
             f"accuracy {report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f}, "
             f"n={report['n']}"
         )
@@ -52,7 +56,7 @@ def main(
             save_confusion_png(report, json_path.with_suffix(".confusion.png"))
         if record:
             folder = resolve_model(model, mode).folder
-            key = f"{split}/{report['mode']}/{report['backend']}/{report['precision']}"
+            key = f"{report['split']}/{report['mode']}/{report['backend']}/{report['precision']}"
             if report["flip"] != "off":  # keys without a suffix stay single-pass numbers
                 key += f"/flip-{report['flip']}"
             record_metrics(folder, key, report)

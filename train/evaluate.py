@@ -14,10 +14,18 @@ from train.datasets import USAGES, FaceSet, load_faces
 from train.metrics import classification_report
 
 
+def resolve_split(faces: FaceSet, split: str) -> str:
+    """"auto": PrivateTest where the data has a usage column (FER2013), else every face (a set
+    from another source, kept for evaluation only: an npz without usage, a <class>/ folder)."""
+    if split != "auto":
+        return split
+    return "PrivateTest" if any(str(u) for u in faces.usage) else "all"
+
+
 def select_split(faces: FaceSet, split: str) -> FaceSet:
     """The faces of one split; an empty result is an error, never "accuracy 0.0000, n=0"."""
     if split not in (*USAGES, "all"):
-        raise UnknownNameError("split", split, (*USAGES, "all"))
+        raise UnknownNameError("split", split, ("auto", *USAGES, "all"))
     chosen = faces if split == "all" else faces.subset(faces.usage == split)
     if not len(chosen):
         present = sorted({str(u) for u in faces.usage if u})
@@ -41,13 +49,15 @@ def predict_faces(model: FerModel, images: np.ndarray, batch_size: int = 256) ->
 def evaluate(
     model_name: str,
     data: Path,
-    split: str = "PrivateTest",
+    split: str = "auto",
     mode: str = "single",
     backend: str = "auto",
     precision: str = "auto",
     flip: str = "auto",
 ) -> dict[str, Any]:
-    faces = select_split(load_faces(data, load_votes=False), split)
+    faces = load_faces(data, load_votes=False)
+    split = resolve_split(faces, split)
+    faces = select_split(faces, split)
     with FerModel.open(model_name, mode, backend, precision, flip) as model:
         probs = predict_faces(model, faces.images)
         report = classification_report(faces.labels, probs.argmax(axis=1))
