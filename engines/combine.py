@@ -26,3 +26,11 @@ def ovr_normalise(scores: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     uniform = np.full_like(scores, 1.0 / max(scores.shape[1], 1))
     normalised = np.where(totals > eps, scores / np.maximum(totals, eps), uniform)
     return normalised.astype(np.float32)
+
+
+def apply_class_bias(probs: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """probs × exp(bias) per class, renormalised: a prior shift (logit adjustment) that moves
+    decisions towards classes the model under-predicts; rows stay distributions."""
+    weighted = np.asarray(probs, np.float64) * np.exp(np.asarray(bias, np.float64))[None, :]
+    totals = weighted.sum(axis=1, keepdims=True)
+    return (weighted / np.where(totals > 0, totals, 1.0)).astype(np.float32)

@@ -13,7 +13,7 @@ import numpy as np
 
 from engines.backends.base import Backend
 from engines.backends.select import open_backend
-from engines.combine import ensemble_mean, ovr_normalise
+from engines.combine import apply_class_bias, ensemble_mean, ovr_normalise
 from engines.errors import ModelFileError, UnknownNameError
 from engines.labels import EMOTIONS
 from engines.preprocess import to_model_input
@@ -198,9 +198,15 @@ class FerModel:
             for backend, out in outputs:
                 for column, label in enumerate(backend.spec.labels):
                     scores[:, EMOTIONS.index(label)] = out[:, column]
-            return Prediction(ovr_normalise(scores), scores)
+            return Prediction(self._biased(ovr_normalise(scores)), scores)
         probs = ensemble_mean([_in_emotion_order(backend, out) for backend, out in outputs])
-        return Prediction(probs, probs)
+        return Prediction(self._biased(probs), probs)
+
+    def _biased(self, probs: np.ndarray) -> np.ndarray:
+        """The composite's fitted decision rule (members.json class_bias), if it has one."""
+        if self.artifact.class_bias is None:
+            return probs
+        return apply_class_bias(probs, np.asarray(self.artifact.class_bias))
 
     def close(self) -> None:
         for backend in self.backends:

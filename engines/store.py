@@ -8,7 +8,10 @@ A single-model folder holds `spec.json` and one or more model files, one per bac
     model.int8.onnx    ONNX INT8 Q/DQ        (onnxruntime / tensorrt, int8)
 
 A composite folder holds `members.json`: {"kind": "ensemble" | "ovr", "members": [...]}, each member
-a folder path relative to it or a shipped name. Shipped models live in `engines/models/`.
+a folder path relative to it or a shipped name, and optionally "class_bias": {emotion: b} (a
+decision rule fitted on validation faces by `fer-assemble balance`: probabilities are multiplied
+by exp(b) per class and renormalised, which trades a little accuracy for the recall of rare
+classes). Shipped models live in `engines/models/`.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class Artifact:
     folder: Path
     kind: str  # single | ensemble | ovr
     members: tuple[Artifact, ...] = ()
+    class_bias: tuple[float, ...] | None = None  # per class, EMOTIONS order (members.json)
 
     @property
     def spec(self) -> ModelSpec:
@@ -86,10 +90,10 @@ def load_artifact(name_or_path: str, _within: tuple[Path, ...] = ()) -> Artifact
     if members_file.is_file():
         if folder.resolve() in _within:
             raise ModelFileError(f"{members_file}: the members lead back to {folder} (a cycle)")
-        kind, members = _read_members(members_file)
+        kind, members, class_bias = _read_members(members_file)
         within = (*_within, folder.resolve())
         resolved = tuple(_load_member(folder, member, within) for member in members)
-        return Artifact(folder.name, folder, kind, resolved)
+        return Artifact(folder.name, folder, kind, resolved, class_bias)
     if not (folder / SPEC_FILENAME).is_file():
         raise ModelFileError(f"{folder}: neither {SPEC_FILENAME} nor {MEMBERS_FILE} in the folder")
     spec = load_spec(folder)
@@ -98,11 +102,15 @@ def load_artifact(name_or_path: str, _within: tuple[Path, ...] = ()) -> Artifact
     return Artifact(folder.name, folder, "ovr" if is_ovr_network else "single")
 
 
-def _read_members(members_file: Path) -> tuple[str, list[str]]:
+MAX_CLASS_BIAS = 5.0  # exp(5) ≈ 148: beyond that a "bias" is a different model
+
+
+def _read_members(members_file: Path) -> tuple[str, list[str], tuple[float, ...] | None]:
     try:
         data = json.loads(members_file.read_text(encoding="utf-8"))
         kind, members = data["kind"], data["members"]
-    except (OSError, ValueError, KeyError, TypeError) as error:
+        bias = data.get("class_bias")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise ModelFileError(f"{members_file}: not a valid members file ({error!r})") from error
     if kind not in ("ensemble", "ovr"):
         raise ModelFileError(f"{members_file}: kind '{kind}' is not ensemble or ovr")
@@ -115,7 +123,27 @@ def _read_members(members_file: Path) -> tuple[str, list[str]]:
             f"{members_file}: 'members' must be a non-empty list of model names or folders, "
             f"not {members!r}"
         )
-    return kind, members
+    return kind, members, _checked_bias(bias, members_file)
+
+
+def _checked_bias(bias, members_file: Path) -> tuple[float, ...] | None:
+    """{emotion: finite number within ±MAX_CLASS_BIAS} for all seven emotions, or absent."""
+    if bias is None:
+        return None
+    valid = (
+        isinstance(bias, dict)
+        and sorted(bias) == sorted(EMOTIONS)
+        and all(
+            isinstance(v, int | float) and not isinstance(v, bool) and abs(v) <= MAX_CLASS_BIAS
+            for v in bias.values()
+        )
+    )
+    if not valid:
+        raise ModelFileError(
+            f"{members_file}: 'class_bias' must map each of the seven emotions to a number "
+            f"within ±{MAX_CLASS_BIAS:g}, not {bias!r}"
+        )
+    return tuple(float(bias[emotion]) for emotion in EMOTIONS)
 
 
 def member_allowed(folder: Path, member_folder: Path) -> bool:

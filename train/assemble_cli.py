@@ -88,3 +88,92 @@ def ovr(
         stderr_console().print(f"wrote {folder}; head validation accuracy: {accuracies}")
 
     run_cli(work)
+
+
+@app.command()
+def balance(
+    model: Annotated[str, typer.Option(help="model name or folder (single, ensemble or OVR)")],
+    data: Annotated[Path, typer.Option(help="fer2013.npz (its PublicTest faces are used)")],
+    out: Annotated[Path, typer.Option(help="folder to write (members.json + fit record)")],
+    max_accuracy_drop: Annotated[
+        float, typer.Option(min=0, max=0.2, help="validation accuracy it may cost")
+    ] = 0.01,
+    min_recall: Annotated[
+        float, typer.Option(min=0, max=1, help="lift every class's validation recall to this")
+    ] = 0.55,
+) -> None:
+    """Per-class biases fitted on PublicTest that lift the recall of rare classes."""
+
+    def work() -> None:
+        import numpy as np
+
+        from engines.artifacts import write_json_atomic
+        from engines.errors import UsageError
+        from engines.labels import EMOTIONS
+        from engines.model import FerModel
+        from engines.store import load_artifact
+        from train.balance import (
+            balanced_accuracy,
+            biased_predictions,
+            class_recalls,
+            fit_class_bias,
+        )
+        from train.datasets import file_checksum, load_faces
+        from train.evaluate import predict_faces, select_split
+
+        base = load_artifact(model)
+        if base.folder.resolve() == out.resolve():
+            raise UsageError(f"--out {out} is the model itself; choose a new folder")
+        faces = select_split(load_faces(data, load_votes=False), "PublicTest")
+        with FerModel(base) as fer_model:
+            probs = predict_faces(fer_model, faces.images)
+        if base.class_bias is not None:  # fit on the model's own outputs, without its rule
+            from engines.combine import apply_class_bias
+
+            probs = apply_class_bias(probs, -np.asarray(base.class_bias))
+        bias = fit_class_bias(probs, faces.labels, max_accuracy_drop, min_recall)
+        before, after = probs.argmax(axis=1), biased_predictions(probs, bias)
+        record = {
+            "accuracy": [float((p == faces.labels).mean()) for p in (before, after)],
+            "balanced_accuracy": [
+                balanced_accuracy(faces.labels, p, len(EMOTIONS)) for p in (before, after)
+            ],
+            "recall": [
+                dict(zip(EMOTIONS, class_recalls(faces.labels, p, len(EMOTIONS)).round(4).tolist(),
+                         strict=True))
+                for p in (before, after)
+            ],
+        }
+        out.mkdir(parents=True, exist_ok=True)
+        members = [m.folder for m in base.members] if base.members else [base.folder]
+        entries = [_member_entry(folder, out) for folder in members]
+        write_json_atomic(
+            out / "members.json",
+            {
+                "kind": "ovr" if base.kind == "ovr" else "ensemble",
+                "members": entries,
+                "class_bias": {e: round(float(b), 3) for e, b in zip(EMOTIONS, bias, strict=True)},
+                "fitted_on": {
+                    "split": "PublicTest",
+                    "data_sha256": file_checksum(data),
+                    "command": shlex.join(["fer-assemble", *sys.argv[1:]]),
+                    "before_after": record,
+                },
+            },
+        )
+        stderr_console().print(
+            f"wrote {out / 'members.json'}: PublicTest accuracy "
+            f"{record['accuracy'][0]:.4f} -> {record['accuracy'][1]:.4f}, balanced accuracy "
+            f"{record['balanced_accuracy'][0]:.4f} -> {record['balanced_accuracy'][1]:.4f}"
+        )
+
+    run_cli(work)
+
+
+def _member_entry(folder: Path, out: Path) -> str:
+    """A shipped model by name (so the composite ships too), else a path relative to `out`."""
+    from engines.store import SHIPPED_DIR
+
+    if folder.resolve().parent == SHIPPED_DIR.resolve():
+        return folder.name
+    return os.path.relpath(folder, out)
