@@ -226,12 +226,16 @@ def test_npy_renamed_npz_upper_case_suffix_and_no_usage(tmp_path):
 def test_fer_eval_refuses_an_empty_split_and_ignores_unused_votes(tmp_path, with_models):
     data = _npz(tmp_path / "faces.npz", images=GOOD_IMAGES, labels=GOOD_LABELS)
     (tmp_path / "ferplus_votes.npz").write_bytes(b"corrupt, and not needed for evaluation")
-    empty = run_command("fer-eval", "--model", "tiny", "--data", str(data))
+    empty = run_command(
+        "fer-eval", "--model", "tiny", "--data", str(data), "--split", "PrivateTest"
+    )
     assert empty.returncode == 2 and "no faces in split 'PrivateTest'" in empty.stderr
     assert "--split all" in empty.stderr and "Traceback" not in empty.stderr
     every = run_command("fer-eval", "--model", "tiny", "--data", str(data), "--split", "all")
     assert every.returncode == 0, every.stderr
     assert "n=4" in every.stderr
+    automatic = run_command("fer-eval", "--model", "tiny", "--data", str(data))  # no usage: all
+    assert automatic.returncode == 0 and "on all:" in automatic.stderr
 
 
 @settings(max_examples=120, **QUICK)
