@@ -145,12 +145,16 @@ def main(
         face_detector = make_detector(detector)
         options = PipelineOptions(batch_frames=batch_frames)
         rows = {}
-        for clip in clips:
-            frames = read_frames(clip)
-            # Warm-up outside the timing: the first calls allocate.
-            _run(loaded, face_detector, frames[:8], PER_FRAME)
-            rows[clip.name] = asdict(measure(loaded, face_detector, frames, options))
-            print(clip.name, json.dumps(rows[clip.name]), flush=True)
+        try:
+            for clip in clips:
+                frames = read_frames(clip)
+                # Warm-up outside the timing: the first calls allocate.
+                _run(loaded, face_detector, frames[:8], PER_FRAME)
+                rows[clip.name] = asdict(measure(loaded, face_detector, frames, options))
+                print(clip.name, json.dumps(rows[clip.name]), flush=True)
+        finally:  # mediapipe's own finaliser fails at interpreter exit
+            face_detector.close()
+            loaded.close()
         if json_path is not None:
             report = {"header": machine_header(), "model": model, "options": asdict(options)}
             json_path.write_text(json.dumps({**report, "clips": rows}, indent=2) + "\n")
