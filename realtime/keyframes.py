@@ -121,7 +121,10 @@ class KeyFrameDetector:
             shifted.append(box + np.array([delta[0], delta[1], delta[0], delta[1]], np.float32))
         height, width = small.shape[:2]
         xyxy = clip_boxes(np.array(shifted, np.float32), width, height) / self._scale
-        return FaceBoxes(xyxy.astype(np.float32), self._boxes.scores), lost
+        # A box carried off the frame is gone: drop it and let the detector look again.
+        kept = (xyxy[:, 2] - xyxy[:, 0] >= 2) & (xyxy[:, 3] - xyxy[:, 1] >= 2)
+        lost = lost or not kept.all()
+        return FaceBoxes(xyxy[kept].astype(np.float32), self._boxes.scores[kept]), lost
 
     def _adapt(self, predicted: FaceBoxes, detected: FaceBoxes) -> None:
         """Lengthen the interval while carried boxes match the detector's, else start over."""

@@ -116,3 +116,14 @@ def test_key_frames_agree_with_per_frame_processing_on_the_shared_clips(media, c
     assert agreement.same_label >= AGREEMENT[clip]["same_label"]
     assert agreement.detector_share <= 0.5
     assert abs(agreement.faces_per_frame - agreement.faces_per_frame_reference) <= 0.05
+
+
+def test_a_box_carried_off_the_frame_is_dropped_and_forces_a_key_frame():
+    detector = CountingDetector(box=(600, 40, 640, 100))  # at the right edge
+    keyframes = KeyFrameDetector(detector, KeyFrameOptions(interval=8))
+    keyframes.detect(_textured(0, 0), 0.0)
+    off_frame = np.array([[700, 40, 760, 100]], np.float32)
+    keyframes._boxes = FaceBoxes(off_frame, np.ones(1, np.float32))
+    found, is_key = keyframes.detect(_textured(0, 0), 1 / 30)
+    assert len(found) == 1  # the detector's box, not the carried one
+    assert is_key and detector.calls == 2  # the detector looked again
