@@ -12,7 +12,7 @@ import pytest
 
 from engines.store import SHIPPED_DIR
 
-SHIPPED_INT8 = ["five_layer", "six_layer", "five_layer_ovr"]
+SHIPPED_INT8 = ["five_layer", "six_layer", "five_layer_ovr", "compact_resnet"]
 
 
 @pytest.mark.parametrize("name", SHIPPED_INT8)
@@ -40,7 +40,7 @@ def test_shipped_int8_agrees_with_its_float_weights(name, fer2013, tmp_path):
     assert agreement >= 0.95, f"{name}: INT8 agrees with its float weights on {agreement:.3f}"
 
 
-@pytest.mark.parametrize("name", ["five_layer", "six_layer"])
+@pytest.mark.parametrize("name", ["five_layer", "six_layer", "compact_resnet"])
 def test_shipped_int8_probabilities_are_float_not_steps_of_1_255(name, fer2013):
     """The output softmax runs in float (engines/convert/quantize.py, keep_outputs_float):
     rows sum to 1 and the values are not multiples of 1/255 (CSV 0.0078, 0.0118, ...)."""
