@@ -141,8 +141,7 @@ class Pipeline:
         thumb = cv2.resize(gray, (REUSE_THUMB, REUSE_THUMB), interpolation=cv2.INTER_AREA)
         thumb = thumb.astype(np.float32) / 255.0
         reuse = (
-            self.options.reuse_change > 0
-            and track.classified_thumb is not None
+            track.classified_thumb is not None
             and frame.timestamp_s - track.classified_s < self.options.reuse_max_s
             and float(np.abs(thumb - track.classified_thumb).mean()) < self.options.reuse_change
         )

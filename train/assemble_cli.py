@@ -105,7 +105,7 @@ def balance(
     """Per-class biases fitted on PublicTest that lift the recall of rare classes."""
 
     def work() -> None:
-        import numpy as np
+        from dataclasses import replace
 
         from engines.artifacts import write_json_atomic
         from engines.errors import UsageError
@@ -125,12 +125,9 @@ def balance(
         if base.folder.resolve() == out.resolve():
             raise UsageError(f"--out {out} is the model itself; choose a new folder")
         faces = select_split(load_faces(data, load_votes=False), "PublicTest")
-        with FerModel(base) as fer_model:
+        # Fit on the model's own outputs: a composite's existing rule is left out, not undone.
+        with FerModel(replace(base, class_bias=None)) as fer_model:
             probs = predict_faces(fer_model, faces.images)
-        if base.class_bias is not None:  # fit on the model's own outputs, without its rule
-            from engines.combine import apply_class_bias
-
-            probs = apply_class_bias(probs, -np.asarray(base.class_bias))
         bias = fit_class_bias(probs, faces.labels, max_accuracy_drop, min_recall)
         before, after = probs.argmax(axis=1), biased_predictions(probs, bias)
         record = {

@@ -16,24 +16,25 @@ from __future__ import annotations
 import numpy as np
 
 from engines.combine import apply_class_bias
+from train.metrics import confusion_matrix
 
 GRID = np.round(np.arange(-2.0, 2.0001, 0.05), 2)
 SWEEPS = 4
 
 
-def balanced_accuracy(labels: np.ndarray, predicted: np.ndarray, classes: int) -> float:
-    """Mean recall over the classes present."""
-    recalls = [
-        float((predicted[labels == c] == c).mean()) for c in range(classes) if (labels == c).any()
-    ]
-    return float(np.mean(recalls)) if recalls else 0.0
-
-
 def class_recalls(labels: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
-    return np.array(
-        [float((predicted[labels == c] == c).mean()) if (labels == c).any() else 1.0
-         for c in range(classes)]
-    )
+    """Recall per class from fer-eval's confusion matrix; 1.0 for a class with no faces (it
+    cannot be the weakest)."""
+    matrix = confusion_matrix(labels, predicted, classes)
+    support = matrix.sum(axis=1)
+    return np.where(support > 0, np.diag(matrix) / np.maximum(support, 1), 1.0)
+
+
+def balanced_accuracy(labels: np.ndarray, predicted: np.ndarray, classes: int) -> float:
+    """Mean recall over the classes present (fer-eval's macro_recall)."""
+    present = np.bincount(np.asarray(labels, np.int64), minlength=classes) > 0
+    recalls = class_recalls(labels, predicted, classes)[present]
+    return float(recalls.mean()) if len(recalls) else 0.0
 
 
 def fit_class_bias(
