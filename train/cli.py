@@ -37,6 +37,16 @@ def main(
         Path | None,
         typer.Option(help="start from this trained artifact's weights (a new schedule)"),
     ] = None,
+    teacher: Annotated[
+        str | None,
+        typer.Option(help="distil from this shipped model or ensemble's soft outputs"),
+    ] = None,
+    temperature: Annotated[
+        float, typer.Option(help="--teacher: softmax temperature of both distributions")
+    ] = 4.0,
+    distill_alpha: Annotated[
+        float, typer.Option(help="--teacher: weight of the teacher term (1 - it: the labels)")
+    ] = 0.7,
     precision: Annotated[
         str,
         typer.Option(help="auto (bfloat16 where the CPU has it natively), float32, mixed_bfloat16"),
@@ -56,6 +66,7 @@ def main(
     def work() -> None:
         choose_training_backend()
         import_tensorflow_quietly()
+        from train.distill import Distillation
         from train.pipeline import train_to_artifact
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -69,6 +80,7 @@ def main(
             precision=precision,
             learning_rate=learning_rate,
             init_from=init_from,
+            distillation=Distillation(teacher, temperature, distill_alpha) if teacher else None,
             epochs=epochs,
             positive=positive,
             split_scheme=split_scheme,

@@ -22,6 +22,7 @@ from engines.preprocess import to_model_input
 from engines.spec import ModelSpec
 from train.architectures import build_model, get_architecture
 from train.datasets import FaceSet
+from train.distill import Distillation, distillation_targets, loss_and_metrics
 from train.progress import make_progress_callback
 from train.recipes import Recipe
 
@@ -48,6 +49,7 @@ class TrainConfig:
     seed: int = 1234
     resume: bool = False
     init_from: Path | None = None  # a trained artifact folder: start from its weights
+    distillation: Distillation | None = None  # fer-train --teacher
 
 
 def read_state(run_dir: Path) -> dict:
@@ -72,7 +74,9 @@ def spec_for(config: TrainConfig) -> ModelSpec:
     )
 
 
-def _targets(faces: FaceSet, config: TrainConfig) -> np.ndarray:
+def _targets(faces: FaceSet, config: TrainConfig, soft: np.ndarray | None) -> np.ndarray:
+    if config.distillation is not None:
+        return distillation_targets(faces.labels, soft)
     if config.positive_class is not None:
         return (faces.labels == config.positive_class).astype(np.float32)[:, None]
     from engines.labels import NUM_CLASSES
@@ -80,14 +84,23 @@ def _targets(faces: FaceSet, config: TrainConfig) -> np.ndarray:
     return np.eye(NUM_CLASSES, dtype=np.float32)[faces.labels]
 
 
-def make_dataset(faces: FaceSet, config: TrainConfig, spec: ModelSpec, training: bool):
-    """tf.data pipeline: uint8 faces -> to_model_input per batch -> augmentation (training only)."""
+def make_dataset(
+    faces: FaceSet,
+    config: TrainConfig,
+    spec: ModelSpec,
+    training: bool,
+    soft: np.ndarray | None = None,
+):
+    """tf.data pipeline: uint8 faces -> to_model_input per batch -> augmentation (training only).
+
+    soft: the teacher's probabilities for these faces when distilling (training set only).
+    """
     import tensorflow as tf
 
     from train.augment import make_augmenter
 
     batch_size = config.recipe.batch_size
-    dataset = tf.data.Dataset.from_tensor_slices((faces.images, _targets(faces, config)))
+    dataset = tf.data.Dataset.from_tensor_slices((faces.images, _targets(faces, config, soft)))
     if training:
         dataset = dataset.shuffle(len(faces), seed=config.seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size)
@@ -112,6 +125,8 @@ def _loss_and_metrics(config: TrainConfig):
     import keras
 
     smoothing = config.recipe.label_smoothing
+    if config.distillation is not None:
+        return loss_and_metrics(config.distillation, smoothing)
     if config.positive_class is not None:
         loss = keras.losses.BinaryCrossentropy(label_smoothing=smoothing)
         return loss, [keras.metrics.BinaryAccuracy(name="accuracy")]
@@ -211,8 +226,13 @@ def _callbacks(config: TrainConfig, state: dict, total_epochs: int):
     return callbacks
 
 
-def train_model(config: TrainConfig, train: FaceSet, val: FaceSet):
-    """Train (or resume) and return the Keras model with the best validation weights loaded."""
+def train_model(
+    config: TrainConfig, train: FaceSet, val: FaceSet, teacher_probs: np.ndarray | None = None
+):
+    """Train (or resume) and return the Keras model with the best validation weights loaded.
+
+    teacher_probs: N×7 for `train` when config.distillation is set (train.distill).
+    """
     import keras
 
     if config.recipe.mixed_bfloat16:
@@ -230,7 +250,7 @@ def train_model(config: TrainConfig, train: FaceSet, val: FaceSet):
             f"{config.run_dir}: this run's cosine schedule was set for {state['epochs']} epochs",
             hint="resume without --epochs, or start a new run folder",
         )
-    train_ds = make_dataset(train, config, spec, training=True)
+    train_ds = make_dataset(train, config, spec, training=True, soft=teacher_probs)
     val_ds = make_dataset(val, config, spec, training=False)
     steps = config.max_steps_per_epoch or math.ceil(len(train) / config.recipe.batch_size)
 

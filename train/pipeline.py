@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 
 from engines.artifacts import record_metrics, save_keras_artifact
-from engines.errors import UnknownNameError
+from engines.errors import UnknownNameError, UsageError
 from engines.labels import EMOTIONS
 from engines.preprocess import to_model_input
 from train.backend_choice import resolve_precision
 from train.datasets import FaceSet, file_checksum, load_faces, split_faces
+from train.distill import Distillation, teacher_probabilities
 from train.fit import TrainConfig, read_state, spec_for, train_model
 from train.metrics import classification_report
 from train.recipes import get_recipe
@@ -39,6 +40,7 @@ def train_to_artifact(
     epochs: int | None,
     learning_rate: float | None = None,
     init_from: Path | None = None,
+    distillation: Distillation | None = None,
     positive: str | None,
     split_scheme: str,
     backbone_weights: str,
@@ -58,6 +60,8 @@ def train_to_artifact(
         positive = variant.removeprefix("binary-")  # a binary set trains a one-vs-rest model
     if positive is not None and positive not in EMOTIONS:
         raise UnknownNameError("emotion", positive, EMOTIONS)
+    if distillation is not None and positive is not None:
+        raise UsageError("--teacher trains a seven-class student; it does not apply to --positive")
     splits = make_variant(split_faces(load_faces(data), split_scheme, seed), variant, seed)
     train, val, test = (_limit(part, limit) for part in (splits.train, splits.val, splits.test))
     config = TrainConfig(
@@ -72,8 +76,12 @@ def train_to_artifact(
         seed=seed,
         resume=resume,
         init_from=init_from,
+        distillation=distillation,
     )
-    model = train_model(config, train, val)
+    soft = None
+    if distillation is not None:
+        soft = teacher_probabilities(distillation.teacher, train.images, run_dir)
+    model = train_model(config, train, val, soft)
     spec = spec_for(config)
     state = read_state(run_dir)
     info = {
@@ -87,6 +95,7 @@ def train_to_artifact(
         "dropout_scale": recipe.dropout_scale,
         "learning_rate": recipe.learning_rate,
         "init_from": str(init_from) if init_from else None,
+        "distillation": asdict(distillation) if distillation else None,
         "keras_backend": os.environ.get("KERAS_BACKEND", "tensorflow"),
         "epochs": state.get("epoch"),
         "best_epoch": state.get("best_epoch"),
