@@ -1,7 +1,8 @@
 """How far the pipeline's savings (key-frame detection, reuse of probabilities) move its results
 from per-frame processing, on real clips with the real detector and model.
 
-    python -m benchmarks.agreement ../shared/media/talking_head_webcam_man.mp4 --model five_layer
+    python -m fer_live.benchmarks.agreement ../shared/media/talking_head_webcam_man.mp4 \
+        --model five_layer
 
 Both runs see the same decoded frames. Per frame, faces of the two runs are paired greedily by
 box IoU (pairs under 0.3 are no pair). Reported:
@@ -24,10 +25,10 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from engines.cli_support import run_cli
-from realtime.geometry import iou_matrix
-from realtime.pipeline import Pipeline, PipelineOptions
-from realtime.types import Frame, FrameResult
+from fer_live.engines.cli_support import run_cli
+from fer_live.realtime.geometry import iou_matrix
+from fer_live.realtime.pipeline import Pipeline, PipelineOptions
+from fer_live.realtime.types import Frame, FrameResult
 
 PAIR_IOU = 0.3
 PER_FRAME = PipelineOptions(detect_every=1, reuse_change=0.0)
@@ -48,7 +49,7 @@ class Agreement:
 
 
 def read_frames(path: Path, limit: int | None = None) -> list[Frame]:
-    from realtime.sources import open_source
+    from fer_live.realtime.sources import open_source
 
     frames = []
     with open_source(str(path)) as source:
@@ -137,9 +138,9 @@ def main(
     json_path: Annotated[Path | None, typer.Option("--json")] = None,
 ) -> None:
     def work() -> None:
-        from benchmarks.machine import machine_header
-        from engines.model import FerModel
-        from realtime.detectors import make_detector
+        from fer_live.benchmarks.machine import machine_header
+        from fer_live.engines.model import FerModel
+        from fer_live.realtime.detectors import make_detector
 
         loaded = FerModel.open(model)
         face_detector = make_detector(detector)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.stats import images_per_second, percentiles
-from engines.errors import FerError, InputFileError
-from engines.model import FerModel
+from fer_live.benchmarks.stats import images_per_second, percentiles
+from fer_live.engines.errors import FerError, InputFileError
+from fer_live.engines.model import FerModel
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from engines.cli_support import run_cli, stderr_console
-from engines.errors import InputFileError, UsageError
+from fer_live.engines.cli_support import run_cli, stderr_console
+from fer_live.engines.errors import InputFileError, UsageError
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013.npz"
@@ -78,16 +78,16 @@ def main(
     compare: Annotated[Path | None, typer.Option(help="an earlier --json to compare with")] = None,
 ) -> None:
     def work() -> None:
-        from benchmarks.machine import machine_header
-        from benchmarks.report import print_rows
-        from benchmarks.stats import compare_rows
+        from fer_live.benchmarks.machine import machine_header
+        from fer_live.benchmarks.report import print_rows
+        from fer_live.benchmarks.stats import compare_rows
 
         models = [m for value in model for m in _split(value)]
         earlier = _earlier_rows(compare) if compare is not None else None  # before any timing
         rows: list[dict] = []
         if video is not None:
-            from benchmarks.pipeline import bench_video
-            from realtime.sources import open_source
+            from fer_live.benchmarks.pipeline import bench_video
+            from fer_live.realtime.sources import open_source
 
             open_source(str(video)).close()  # a missing/corrupt video fails before any timing
             rows += bench_video(
@@ -99,7 +99,12 @@ def main(
                 flip=(_split(flip) or ["auto"])[0],
             )
         else:
-            from benchmarks.classifier import ClassifierCase, load_faces, paper_protocol, time_case
+            from fer_live.benchmarks.classifier import (
+                ClassifierCase,
+                load_faces,
+                paper_protocol,
+                time_case,
+            )
 
             faces, source = load_faces(data or (DEFAULT_DATA if DEFAULT_DATA.is_file() else None))
             batches = _batch_sizes(batch)
@@ -128,7 +133,7 @@ def main(
                     )
         print_rows(rows)
         if json_path is not None:
-            from engines.artifacts import write_json_atomic
+            from fer_live.engines.artifacts import write_json_atomic
 
             write_json_atomic(json_path, {"header": machine_header(), "rows": rows})
         if earlier is not None:

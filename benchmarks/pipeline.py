@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.stats import percentiles
-from engines.model import FerModel
-from realtime.detectors import make_detector
-from realtime.session import RunStats
-from realtime.video_job import VideoOptions, process_video
+from fer_live.benchmarks.stats import percentiles
+from fer_live.engines.model import FerModel
+from fer_live.realtime.detectors import make_detector
+from fer_live.realtime.session import RunStats
+from fer_live.realtime.video_job import VideoOptions, process_video
 
 # The pipeline's stage names, as the issue names them for a recorded video.
 STAGE_NAMES = {

@@ -2,7 +2,7 @@
 that model loading, detector loading and imports dominate. Optionally the same for an older
 checkout of the code (e.g. `git archive 40fce1a | tar -x -C /tmp/before`), run the same way.
 
-    python -m benchmarks.startup_time --runs 5 --checkout /tmp/before
+    python -m fer_live.benchmarks.startup_time --runs 5 --checkout /tmp/before
 
 Each run is a fresh interpreter started in the code's folder (`python -c` of the fer-video
 entry), so an older checkout runs its own modules, not the installed ones. Runs of the two
@@ -21,20 +21,33 @@ from typing import Annotated
 
 import typer
 
-from benchmarks.video_throughput import MEDIA, TALK, make_clip
-from engines.cli_support import run_cli
+from fer_live.benchmarks.video_throughput import MEDIA, TALK, make_clip
+from fer_live.engines.cli_support import run_cli
 
-ENTRY = "import sys; sys.argv[0] = 'fer-video'; from realtime.video_cli import app; app()"
+ENTRY = "import sys; sys.argv[0] = 'fer-video'; from {module} import app; app()"
+# Checkouts from before the one import package (2026-12-03) import realtime.* from their folder.
+OLD_MODULE, MODULE = "realtime.video_cli", "fer_live.realtime.video_cli"
 HERE = Path(__file__).resolve().parents[1]
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 
 
+def _entry(code_dir: Path) -> str:
+    """This code runs as installed; an older checkout runs from its own folder (old layout only:
+    a checkout in the fer_live layout resolves to the installed code, which would time it)."""
+    if code_dir == HERE:
+        return ENTRY.format(module=MODULE)
+    if "fer_live.realtime" in (code_dir / "pyproject.toml").read_text(encoding="utf-8"):
+        raise typer.BadParameter(f"{code_dir}: only checkouts from before fer_live.* can run here")
+    return ENTRY.format(module=OLD_MODULE)
+
+
 def time_run(code_dir: Path, clip: Path) -> float:
+    entry = _entry(code_dir)
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-c", ENTRY, str(clip), "--output-dir", out, "--quiet"],
+            [sys.executable, "-c", entry, str(clip), "--output-dir", out, "--quiet"],
             cwd=code_dir,
             capture_output=True,
             text=True,

@@ -1,6 +1,6 @@
 """Whole-process throughput and memory of the commands, as a user runs them.
 
-    python -m benchmarks.video_throughput --model five_layer --precision int8 --json t.json
+    python -m fer_live.benchmarks.video_throughput --model five_layer --precision int8 --json t.json
 
 Cases (each a fresh `fer-video` / `fer-live` process, timed from launch to exit, start-up
 included; peak resident memory of that process from `wait4`):
@@ -31,8 +31,8 @@ from typing import Annotated
 
 import typer
 
-from benchmarks.machine import machine_header
-from engines.cli_support import run_cli
+from fer_live.benchmarks.machine import machine_header
+from fer_live.engines.cli_support import run_cli
 
 MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 TALK = "talking_head_webcam_man.mp4"

@@ -5,8 +5,8 @@ Only numpy is imported at import time; frameworks are imported inside the module
 
 from __future__ import annotations
 
-from engines.errors import FerError
-from engines.labels import EMOTIONS
+from fer_live.engines.errors import FerError
+from fer_live.engines.labels import EMOTIONS
 
 __all__ = ["EMOTIONS", "FerError"]
 __version__ = "0.1.0"

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from engines.atomic import write_atomic, write_text_atomic
-from engines.errors import ModelFileError, OutputError
-from engines.spec import ModelSpec, save_spec
+from fer_live.engines.atomic import write_atomic, write_text_atomic
+from fer_live.engines.errors import ModelFileError, OutputError
+from fer_live.engines.spec import ModelSpec, save_spec
 
 METRICS_FILE = "metrics.json"
 INFO_FILE = "info.json"

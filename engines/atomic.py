@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from engines.errors import OutputError
+from fer_live.engines.errors import OutputError
 
 PARTIAL_MARK = ".partial"
 

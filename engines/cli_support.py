@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import typer
 
-from engines.errors import FerError
+from fer_live.engines.errors import FerError
 
 
 def quiet_frameworks() -> None:
@@ -34,7 +34,7 @@ def run_cli(work: Callable[[], object], stop_signals: bool = False) -> None:
     if not stop_signals:
         _run_reporting_errors(work)
         return
-    from engines.stopping import STOP, stop_on_signals
+    from fer_live.engines.stopping import STOP, stop_on_signals
 
     with stop_on_signals():
         _run_reporting_errors(work)

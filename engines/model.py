@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engines.backends.base import Backend
-from engines.backends.select import open_backend
-from engines.combine import apply_class_bias, ensemble_mean, ovr_normalise
-from engines.errors import ModelFileError, UnknownNameError
-from engines.labels import EMOTIONS
-from engines.preprocess import to_model_input
-from engines.store import Artifact, resolve_model
+from fer_live.engines.backends.base import Backend
+from fer_live.engines.backends.select import open_backend
+from fer_live.engines.combine import apply_class_bias, ensemble_mean, ovr_normalise
+from fer_live.engines.errors import ModelFileError, UnknownNameError
+from fer_live.engines.labels import EMOTIONS
+from fer_live.engines.preprocess import to_model_input
+from fer_live.engines.store import Artifact, resolve_model
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from engines.spec import ModelSpec
+from fer_live.engines.spec import ModelSpec
 
 # ImageNet channel means in BGR order, as Keras's "caffe" preprocessing for VGG16/ResNet50.
 _CAFFE_BGR_MEANS = np.array([103.939, 116.779, 123.68], dtype=np.float32)

@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from engines.errors import ModelFileError
-from engines.labels import EMOTIONS
+from fer_live.engines.errors import ModelFileError
+from fer_live.engines.labels import EMOTIONS
 
 SPEC_FILENAME = "spec.json"
 COLORS = ("gray", "rgb")
@@ -129,7 +129,7 @@ def _as_bool(value: Any) -> bool:
 
 
 def save_spec(spec: ModelSpec, folder: Path) -> Path:
-    from engines.atomic import write_text_atomic
+    from fer_live.engines.atomic import write_text_atomic
 
     return write_text_atomic(folder / SPEC_FILENAME, json.dumps(spec.to_dict(), indent=2) + "\n")
 

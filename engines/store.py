@@ -21,9 +21,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from engines.errors import ModelFileError, UnknownNameError, UsageError
-from engines.labels import EMOTIONS
-from engines.spec import SPEC_FILENAME, ModelSpec, load_spec
+from fer_live.engines.errors import ModelFileError, UnknownNameError, UsageError
+from fer_live.engines.labels import EMOTIONS
+from fer_live.engines.spec import SPEC_FILENAME, ModelSpec, load_spec
 
 SHIPPED_DIR = Path(__file__).with_name("models")
 MEMBERS_FILE = "members.json"

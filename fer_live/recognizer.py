@@ -1,140 +1,175 @@
-"""`Recognizer`: the runtime's detector and model behind three calls (detect, classify, analyze).
+"""`Recognizer`: fer-live's runtime behind a few calls (detect, classify, process_video,
+analyze_video).
 
-It reuses the commands' parts unchanged: the detectors of realtime/detectors.py, the crops of
-realtime/geometry.py and FerModel (engines/model.py) with its backend choice, so a face gets the
-same label here as in fer-live, fer-video and fer-eval.
+It reuses the commands' parts unchanged: the worker of fer-video (realtime/worker.py: one loaded
+FerModel and face detector), the crops of realtime/geometry.py, the frame pipeline of
+realtime/pipeline.py (key frames, tracking, batching) and fer-video's per-file job, so a face gets
+the same label here as in fer-live, fer-video and fer-eval.
+
+A Recognizer is not thread-safe (the detector and the tracker keep state): build one per thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import weakref
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from engines.errors import InputFileError
-from engines.labels import EMOTIONS
-from engines.model import FerModel
+from fer_live.engines.errors import FerError, InputFileError, UsageError
+from fer_live.engines.labels import EMOTIONS
+from fer_live.realtime.worker import ModelChoice, ModelWorker
+
+COLORS = ("bgr", "rgb")
 
 
 @dataclass(frozen=True)
 class Face:
-    """A detected face: box (x1, y1, x2, y2) in pixels of the image, detector score 0..1."""
+    """One face: box (x, y, w, h) in pixels of the image, the detector's score (0..1), the
+    emotion with its probability, every emotion's probability (EMOTIONS order), and in videos the
+    face's track id (stable while the face stays in view; None for single images)."""
 
-    box: tuple[float, float, float, float]
+    box: tuple[int, int, int, int]
     score: float
-
-
-@dataclass(frozen=True)
-class Emotion:
-    """The model's answer for one face: the label and every emotion's probability."""
-
     label: str
+    confidence: float
     probabilities: dict[str, float]
+    face_id: int | None = None
 
-    @property
-    def confidence(self) -> float:
-        return self.probabilities[self.label]
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "box": list(self.box)}
 
 
 @dataclass(frozen=True)
-class FaceEmotion:
-    face: Face
-    emotion: Emotion
+class VideoFrame:
+    """The faces of one processed video frame."""
 
-    @property
-    def box(self) -> tuple[float, float, float, float]:
-        return self.face.box
+    frame_index: int
+    timestamp: float  # seconds, from the container (the wall clock for cameras and streams)
+    faces: list[Face]
 
-    @property
-    def label(self) -> str:
-        return self.emotion.label
-
-    @property
-    def probabilities(self) -> dict[str, float]:
-        return self.emotion.probabilities
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "frame_index": self.frame_index,
+            "timestamp": self.timestamp,
+            "faces": [face.to_dict() for face in self.faces],
+        }
 
 
-ImageLike = np.ndarray | str | Path
+ImageLike = Any  # np.ndarray | str | Path | PIL.Image.Image
 
 
 class Recognizer:
-    """Faces and emotions in images. The model loads at construction, the detector on first use
-    (classify alone never loads MediaPipe). Use as a context manager, or call close()."""
+    """Faces and emotions in images and videos. The model and the face detector load once, at
+    construction; reuse the object. Use it as a context manager, or call close()."""
 
     def __init__(
         self,
         model: str = "five_layer",
-        *,
         mode: str = "auto",
+        detector: str = "mediapipe",
         backend: str = "auto",
         precision: str = "auto",
         flip: str = "auto",
-        detector: str = "mediapipe",
+        *,
         min_score: float = 0.5,
         margin: float = 0.2,
     ) -> None:
         if not 0 <= min_score <= 1 or not 0 <= margin <= 1:
-            from engines.errors import UsageError
-
             raise UsageError(f"min_score {min_score} and margin {margin} must be in 0..1")
-        self.model = FerModel.open(model, mode, backend, precision, flip)
-        self._detector_name, self._min_score, self.margin = detector, min_score, margin
-        self._detector = None
+        self.choice = ModelChoice(model, mode, backend, precision, detector, min_score, flip)
+        self.margin = margin
+        self._worker = ModelWorker(self.choice)
+        self._videos: weakref.WeakSet = weakref.WeakSet()  # open process_video generators
 
-    def detect(self, image: ImageLike) -> list[Face]:
-        """Faces in a BGR (or gray) uint8 image, or in an image file."""
-        boxes = self._detect_boxes(_read(image))
+    @property
+    def model_info(self) -> dict[str, str]:
+        """What runs: model, mode, backend, precision, flip, detector (fer-video's summary keys)."""
+        return dict(self._worker.info)
+
+    def detect(self, image: ImageLike, color: str = "bgr") -> list[Face]:
+        """Every face of one image with its emotion. image: a uint8 array (H×W×3 in `color`
+        order, OpenCV's BGR by default, or H×W gray), an image file path, or a PIL image."""
+        from fer_live.realtime.still import faces_in_image
+
+        boxes, probs = faces_in_image(
+            self._worker.model, self._worker.detector, _to_bgr(image, color), self.margin
+        )
         return [
-            Face(tuple(float(v) for v in box), float(score))
-            for box, score in zip(boxes.xyxy, boxes.scores, strict=True)
+            _face(box, score, row, None)
+            for box, score, row in zip(boxes.xyxy, boxes.scores, probs, strict=True)
         ]
 
-    def classify(self, faces: Sequence[np.ndarray] | np.ndarray) -> list[Emotion]:
-        """Emotions of face crops: gray or BGR uint8 images of any size (an N×H×W array of gray
-        faces, e.g. FER2013's 48×48, works too), one model call for the batch."""
+    def classify(self, faces: Sequence[np.ndarray] | np.ndarray, color: str = "bgr") -> np.ndarray:
+        """Probabilities (N×7 float32, columns in fer_live.EMOTIONS order) of face crops: uint8
+        images of any size, gray (H×W) or colour (H×W×3 in `color` order), as a list or an N×H×W
+        (N×H×W×3) array; the whole batch goes to the model in one call."""
+        _check_color(color)
         if isinstance(faces, np.ndarray) and faces.ndim == 2:
             faces = faces[None]
         if len(faces) == 0:
-            return []
+            return np.zeros((0, len(EMOTIONS)), np.float32)
+        crops = []
         for crop in faces:
             if not _is_image(crop):
-                raise InputFileError("faces must be uint8 images (H×W gray or H×W×3 BGR)")
-        probs = self.model.predict_crops(faces).probs
-        return [_emotion(row) for row in probs]
+                raise InputFileError("faces must be uint8 images (H×W gray or H×W×3 colour)")
+            crops.append(
+                np.ascontiguousarray(crop[..., ::-1]) if color == "rgb" and crop.ndim == 3 else crop
+            )
+        return self._worker.model.predict_crops(crops).probs.astype(np.float32)
 
-    def analyze(self, image: ImageLike) -> list[FaceEmotion]:
-        """detect, then classify every face of the image in one model call."""
-        from realtime.geometry import crop_faces
+    def process_video(self, source: str | Path | int, stride: int = 1) -> Iterator[VideoFrame]:
+        """Per-frame results of a video file, camera index or stream URL, as fer-video computes
+        them (key-frame detection, tracking ids, batched inference); a generator. Its source
+        (and decoding thread) closes when the generator ends, is closed, or at close()."""
+        if stride < 1:
+            raise UsageError(f"stride must be at least 1, not {stride}")
+        frames = self._video_frames(source, stride)
+        self._videos.add(frames)
+        return frames
 
-        pixels = _read(image)
-        boxes = self._detect_boxes(pixels)
-        if not len(boxes.xyxy):
-            return []
-        emotions = self.classify(crop_faces(pixels, boxes.xyxy, self.margin))
-        faces = [
-            Face(tuple(float(v) for v in box), float(score))
-            for box, score in zip(boxes.xyxy, boxes.scores, strict=True)
-        ]
-        return [FaceEmotion(face, emotion) for face, emotion in zip(faces, emotions, strict=True)]
+    def _video_frames(self, source: str | Path | int, stride: int) -> Iterator[VideoFrame]:
+        from fer_live.realtime.pipeline import Pipeline, PipelineOptions
+        from fer_live.realtime.sources import open_source
 
-    def _detect_boxes(self, image: np.ndarray):
-        if self._detector is None:
-            from realtime.detectors import make_detector
+        pipeline = Pipeline(
+            self._worker.model,
+            self._worker.detector,
+            PipelineOptions(margin=self.margin, smooth_alpha=1.0, batch_frames=8),
+        )
+        with open_source(str(source), stride=stride) as frames:
+            for result in pipeline.run(frames):
+                yield VideoFrame(
+                    result.frame.index,
+                    float(result.frame.timestamp_s),
+                    [
+                        _face(face.box, face.detection_score, face.probs, face.face_id)
+                        for face in result.faces
+                    ],
+                )
 
-            self._detector = make_detector(self._detector_name, self._min_score)
-        if image.ndim == 2:
-            import cv2
+    def analyze_video(
+        self, path: str | Path, output_dir: str | Path, *, write_video: bool = True
+    ) -> dict[str, Any]:
+        """What `fer-video PATH --output-dir OUTPUT_DIR` writes (CSV, summary JSON, timeline plot,
+        annotated mp4); returns the summary. Raises FerError when the input cannot be processed."""
+        from fer_live.realtime.video_job import VideoOptions
 
-            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-        return self._detector.detect(image)
+        options = VideoOptions(output_dir=Path(output_dir), write_video=write_video)
+        outcome = self._worker.run(Path(path), options)
+        if outcome.status != "done":
+            raise InputFileError(f"{path}: {outcome.reason or outcome.status}")
+        return outcome.summary
 
     def close(self) -> None:
-        if self._detector is not None:
-            self._detector.close()
-            self._detector = None
-        self.model.close()
+        # A half-read video left open would keep its decoding thread running into interpreter
+        # exit, where the native decoder aborts the process.
+        for frames in list(self._videos):
+            frames.close()
+        self._worker.close()
 
     def __enter__(self) -> Recognizer:
         return self
@@ -143,20 +178,74 @@ class Recognizer:
         self.close()
 
 
-def _emotion(row: np.ndarray) -> Emotion:
-    probabilities = {label: float(p) for label, p in zip(EMOTIONS, row, strict=True)}
-    return Emotion(EMOTIONS[int(np.argmax(row))], probabilities)
+def to_dataframe(frames: Sequence[VideoFrame]):
+    """One row per face and frame (frame_index, timestamp, face_id, x, y, w, h, score, label,
+    confidence, one column per emotion) as a pandas DataFrame; needs pandas installed."""
+    try:
+        import pandas
+    except ImportError:
+        raise UsageError("to_dataframe needs pandas", hint="pip install pandas") from None
+    rows = [
+        {
+            "frame_index": frame.frame_index,
+            "timestamp": frame.timestamp,
+            "face_id": face.face_id,
+            **dict(zip(("x", "y", "w", "h"), face.box, strict=True)),
+            "score": face.score,
+            "label": face.label,
+            "confidence": face.confidence,
+            **face.probabilities,
+        }
+        for frame in frames
+        for face in frame.faces
+    ]
+    columns = ["frame_index", "timestamp", "face_id", "x", "y", "w", "h", "score", "label"]
+    return pandas.DataFrame(rows, columns=[*columns, "confidence", *EMOTIONS])
 
 
-def _read(image: ImageLike) -> np.ndarray:
+def _face(xyxy, score, probs, face_id) -> Face:
+    x1, y1, x2, y2 = (round(float(v)) for v in xyxy)
+    best = int(np.argmax(probs))
+    return Face(
+        (x1, y1, x2 - x1, y2 - y1),
+        float(score),
+        EMOTIONS[best],
+        float(probs[best]),
+        {label: float(p) for label, p in zip(EMOTIONS, probs, strict=True)},
+        None if face_id is None else int(face_id),
+    )
+
+
+def _check_color(color: str) -> None:
+    if color not in COLORS:
+        raise UsageError(f"color must be one of {', '.join(COLORS)}, not {color!r}")
+
+
+def _to_bgr(image: ImageLike, color: str) -> np.ndarray:
+    """BGR uint8 H×W×3 from a path, a PIL image or an array in `color` order (or gray)."""
+    import cv2
+
+    _check_color(color)
     if isinstance(image, (str, Path)):
-        from realtime.sources import ImageSource
+        from fer_live.realtime.sources import ImageSource
 
         return ImageSource(Path(image)).image
-    if not _is_image(image):
-        raise InputFileError("an image is a uint8 array (H×W gray or H×W×3 BGR) or a file path")
-    return image
+    if not isinstance(image, np.ndarray) and hasattr(image, "convert"):  # PIL.Image.Image
+        image, color = np.asarray(image.convert("RGB")), "rgb"
+    if not _is_image(image) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
+        raise InputFileError(
+            "an image is a uint8 array (H×W gray or H×W×3), a PIL image or a file path"
+        )
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:
+        code = cv2.COLOR_RGBA2BGR if color == "rgb" else cv2.COLOR_BGRA2BGR
+        return cv2.cvtColor(image, code)
+    return np.ascontiguousarray(image[..., ::-1]) if color == "rgb" else image
 
 
 def _is_image(value: object) -> bool:
     return isinstance(value, np.ndarray) and value.dtype == np.uint8 and value.ndim in (2, 3)
+
+
+__all__ = ["EMOTIONS", "Face", "FerError", "Recognizer", "VideoFrame", "to_dataframe"]

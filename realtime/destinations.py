@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engines.errors import OutputError
+from fer_live.engines.errors import OutputError
 
 SUMMARY_SUFFIX = ".summary.json"
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.errors import UnknownNameError
-from realtime.geometry import clip_boxes
-from realtime.quiet import native_stderr_muted
-from realtime.types import FaceBoxes
+from fer_live.engines.errors import UnknownNameError
+from fer_live.realtime.geometry import clip_boxes
+from fer_live.realtime.quiet import native_stderr_muted
+from fer_live.realtime.types import FaceBoxes
 
 ASSETS = Path(__file__).with_name("assets")
 BLAZEFACE_MODELS = {

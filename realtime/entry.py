@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Callable
 
-from engines.stopping import install_stop_handlers
+from fer_live.engines.stopping import install_stop_handlers
 
 
 def _run_then_exit(load_app: Callable[[], Callable[[], object]]) -> None:
@@ -36,7 +36,7 @@ def _run_then_exit(load_app: Callable[[], Callable[[], object]]) -> None:
 
 def fer_video() -> None:
     def load():
-        from realtime.video_cli import app
+        from fer_live.realtime.video_cli import app
 
         return app
 
@@ -45,7 +45,7 @@ def fer_video() -> None:
 
 def fer_live() -> None:
     def load():
-        from realtime.live_cli import app
+        from fer_live.realtime.live_cli import app
 
         return app
 

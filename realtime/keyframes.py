@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from realtime.geometry import clip_boxes, iou_matrix
-from realtime.types import FaceBoxes
+from fer_live.realtime.geometry import clip_boxes, iou_matrix
+from fer_live.realtime.types import FaceBoxes
 
 FLOW_WIDTH = 320  # frames are downscaled to about this width for the flow (faces stay > 20 px)
 THUMB = 32

@@ -8,13 +8,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from engines.errors import UsageError
-from engines.model import FerModel
-from realtime.detectors import make_detector
-from realtime.pipeline import Pipeline, PipelineOptions
-from realtime.session import RunStats, run_source
-from realtime.sinks import CsvSink, VideoSink, WindowSink, finalise_or_discard
-from realtime.sources import open_source
+from fer_live.engines.errors import UsageError
+from fer_live.engines.model import FerModel
+from fer_live.realtime.detectors import make_detector
+from fer_live.realtime.pipeline import Pipeline, PipelineOptions
+from fer_live.realtime.session import RunStats, run_source
+from fer_live.realtime.sinks import CsvSink, VideoSink, WindowSink, finalise_or_discard
+from fer_live.realtime.sources import open_source
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from engines import cli_options as model_opt
-from engines.cli_support import run_cli, stderr_console
-from realtime import options as opt
+from fer_live.engines import cli_options as model_opt
+from fer_live.engines.cli_support import run_cli, stderr_console
+from fer_live.realtime import options as opt
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 
@@ -40,7 +40,7 @@ def main(
     every = opt.parse_detect_every(detect_every)
 
     def work() -> None:
-        from realtime.live import LiveOptions, run_live
+        from fer_live.realtime.live import LiveOptions, run_live
 
         stats = run_live(
             LiveOptions(

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engines.labels import EMOTIONS
-from realtime.types import FaceResult, Timings
+from fer_live.engines.labels import EMOTIONS
+from fer_live.realtime.types import FaceResult, Timings
 
 # BGR colour per emotion, so the same emotion always looks the same.
 COLORS = {

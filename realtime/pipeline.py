@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engines.model import FerModel
-from realtime.geometry import crop_faces
-from realtime.keyframes import KeyFrameDetector, KeyFrameOptions
-from realtime.tracking import IouTracker, Track, smooth
-from realtime.types import FaceBoxes, FaceResult, Frame, FrameResult, Timings
+from fer_live.engines.model import FerModel
+from fer_live.realtime.geometry import crop_faces
+from fer_live.realtime.keyframes import KeyFrameDetector, KeyFrameOptions
+from fer_live.realtime.tracking import IouTracker, Track, smooth
+from fer_live.realtime.types import FaceBoxes, FaceResult, Frame, FrameResult, Timings
 
 
 @dataclass(frozen=True)

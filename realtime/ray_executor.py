@@ -15,9 +15,9 @@ import os
 import time
 from pathlib import Path
 
-from engines.errors import BackendUnavailableError, ProcessingError
-from realtime.video_job import FileOutcome, VideoOptions
-from realtime.worker import ClusterOptions, ModelChoice, ModelWorker, ProgressCallback
+from fer_live.engines.errors import BackendUnavailableError, ProcessingError
+from fer_live.realtime.video_job import FileOutcome, VideoOptions
+from fer_live.realtime.worker import ClusterOptions, ModelChoice, ModelWorker, ProgressCallback
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def run_on_ray(
 def _drive(ray, files, options, choice, cluster, progress) -> list[FileOutcome]:
     from ray.exceptions import RayActorError, RayTaskError
 
-    from engines.stopping import stop_on_signals
+    from fer_live.engines.stopping import stop_on_signals
 
     frames_by_file: dict[str, int] = {}
     counter = _counter_class().options(num_cpus=0).remote()

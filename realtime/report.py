@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from engines.atomic import write_atomic
-from engines.labels import EMOTIONS
-from realtime.types import FaceResult
+from fer_live.engines.atomic import write_atomic
+from fer_live.engines.labels import EMOTIONS
+from fer_live.realtime.types import FaceResult
 
 
 @dataclass
@@ -92,7 +92,7 @@ def plot_timeline(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from realtime.overlay import COLORS
+    from fer_live.realtime.overlay import COLORS
 
     series: dict[int, list[list[float]]] = {}
     with csv_path.open() as handle:

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engines.stopping import stop_on_signals
-from realtime.overlay import annotate
-from realtime.pipeline import Pipeline
-from realtime.sources import Source
-from realtime.types import FrameResult
+from fer_live.engines.stopping import stop_on_signals
+from fer_live.realtime.overlay import annotate
+from fer_live.realtime.pipeline import Pipeline
+from fer_live.realtime.sources import Source
+from fer_live.realtime.types import FrameResult
 
 
 @dataclass

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.atomic import discard, publish, reserve_temporary
-from engines.errors import OutputError
-from engines.labels import EMOTIONS
-from realtime.types import FaceResult, Frame
+from fer_live.engines.atomic import discard, publish, reserve_temporary
+from fer_live.engines.errors import OutputError
+from fer_live.engines.labels import EMOTIONS
+from fer_live.realtime.types import FaceResult, Frame
 
 CSV_COLUMNS = (
     "frame",

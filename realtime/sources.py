@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.errors import SourceError
-from realtime.quiet import native_stderr_muted
-from realtime.types import Frame
+from fer_live.engines.errors import SourceError
+from fer_live.realtime.quiet import native_stderr_muted
+from fer_live.realtime.types import Frame
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +182,47 @@ def _cut_short(decoded: int, declared: int) -> bool:
     return declared > 0 and decoded < declared - max(2, round(0.02 * declared))
 
 
+class LatestSlot:
+    """Holds only the newest item a producer thread put: a consumer that is slower than the
+    producer skips stale items instead of falling behind (live cameras, streams, fer-serve's
+    WebSocket frames). `dropped` counts the items replaced before anyone took them."""
+
+    def __init__(self) -> None:
+        self._item = None
+        self._has_item = False
+        self._ended = False
+        self._cond = threading.Condition()
+        self.dropped = 0
+
+    def put(self, item) -> None:
+        with self._cond:
+            self.dropped += self._has_item
+            self._item, self._has_item = item, True
+            self._cond.notify_all()
+
+    def end(self) -> None:
+        with self._cond:
+            self._ended = True
+            self._cond.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        """end() was called (items still waiting may be taken)."""
+        return self._ended
+
+    def take(self, timeout_s: float | None):
+        """(True, item) for the newest item; (False, None) once ended and empty, or on timeout
+        (`timed_out` tells which)."""
+        with self._cond:
+            self.timed_out = not self._cond.wait_for(
+                lambda: self._has_item or self._ended, timeout=timeout_s
+            )
+            if not self._has_item:
+                return False, None
+            item, self._item, self._has_item = self._item, None, False
+            return True, item
+
+
 class LiveSource(Source):
     """Camera or network stream: a reader thread keeps only the newest frame."""
 
@@ -216,9 +257,7 @@ class LiveSource(Source):
             )
         self.capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
         self.fps = float(self.capture.get(cv2.CAP_PROP_FPS) or 0.0)
-        self._latest: tuple[np.ndarray, float] | None = None
-        self._cond = threading.Condition()
-        self._ended = False
+        self._latest = LatestSlot()  # (image, grabbed at)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._read, name="capture", daemon=True)
         self._thread.start()
@@ -226,34 +265,24 @@ class LiveSource(Source):
     def _read(self) -> None:
         while not self._stop.is_set():
             ok, image = self.capture.read()
-            with self._cond:
-                if not ok:
-                    self._ended = True
-                    self._cond.notify_all()
-                    return
-                self._latest = (image, time.perf_counter())
-                self._cond.notify_all()
+            if not ok:
+                self._latest.end()
+                return
+            self._latest.put((image, time.perf_counter()))
 
     def __iter__(self) -> Iterator[Frame]:
         start = time.perf_counter()
         index = 0
         while True:
-            with self._cond:
-                got = self._cond.wait_for(
-                    lambda: self._latest is not None or self._ended, timeout=self.stall_timeout_s
-                )
-                if self._latest is None:
-                    if self._ended:
-                        return
-                    if not got:
-                        log.warning(
-                            "%s: no frame for %.0f s, stopping", self.name, self.stall_timeout_s
-                        )
-                        self.stalled = True
-                        return
-                    continue
-                image, grabbed_at = self._latest
-                self._latest = None
+            got, item = self._latest.take(self.stall_timeout_s)
+            if not got:
+                if self._latest.timed_out:
+                    log.warning(
+                        "%s: no frame for %.0f s, stopping", self.name, self.stall_timeout_s
+                    )
+                    self.stalled = True
+                return
+            image, grabbed_at = item
             yield Frame(to_bgr(image), index, grabbed_at - start)
             index += 1
 

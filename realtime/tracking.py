@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from realtime.geometry import iou_matrix
+from fer_live.realtime.geometry import iou_matrix
 
 
 @dataclass

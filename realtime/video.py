@@ -7,11 +7,11 @@ import logging
 import time
 from pathlib import Path
 
-from engines.errors import InputFileError, UnknownNameError, UsageError
-from engines.stopping import STOP
-from realtime.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
-from realtime.video_job import FileOutcome, VideoOptions, already_done, output_dir_for
-from realtime.worker import ClusterOptions, ModelChoice, ModelWorker, ProgressCallback
+from fer_live.engines.errors import InputFileError, UnknownNameError, UsageError
+from fer_live.engines.stopping import STOP
+from fer_live.realtime.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from fer_live.realtime.video_job import FileOutcome, VideoOptions, already_done, output_dir_for
+from fer_live.realtime.worker import ClusterOptions, ModelChoice, ModelWorker, ProgressCallback
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def run_videos(
     quiet: bool = False,
 ) -> int:
     """Process every input; returns the number of failed files (-1 when interrupted)."""
-    from engines.cli_support import stderr_console
+    from fer_live.engines.cli_support import stderr_console
 
     if executor not in EXECUTORS:
         raise UnknownNameError("executor", executor, EXECUTORS)
@@ -105,7 +105,7 @@ def run_videos(
         if not todo:
             outcomes = []
         elif executor == "ray":
-            from realtime.ray_executor import run_on_ray
+            from fer_live.realtime.ray_executor import run_on_ray
 
             outcomes = run_on_ray(todo, options, choice, cluster or ClusterOptions(), progress)
         else:

@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
-from engines import cli_options as model_opt
-from engines.cli_support import run_cli
-from engines.stopping import STOP
-from realtime import options as opt
+from fer_live.engines import cli_options as model_opt
+from fer_live.engines.cli_support import run_cli
+from fer_live.engines.stopping import STOP
+from fer_live.realtime import options as opt
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 
@@ -63,8 +63,8 @@ def main(
     every = opt.parse_detect_every(detect_every)
 
     def work() -> None:
-        from realtime.video import ClusterOptions, ModelChoice, run_videos
-        from realtime.video_job import VideoOptions
+        from fer_live.realtime.video import ClusterOptions, ModelChoice, run_videos
+        from fer_live.realtime.video_job import VideoOptions
 
         failures = run_videos(
             inputs,

@@ -17,23 +17,23 @@ from typing import Any
 
 import numpy as np
 
-from engines import __version__
-from engines.artifacts import write_json_atomic
-from engines.errors import FerError, SourceError
-from engines.model import FerModel
-from realtime.destinations import (
+from fer_live.engines import __version__
+from fer_live.engines.artifacts import write_json_atomic
+from fer_live.engines.errors import FerError, SourceError
+from fer_live.engines.model import FerModel
+from fer_live.realtime.destinations import (
     annotated_image_name,
     is_url,
     output_names,
     outputs_complete,
     publish,
 )
-from realtime.pipeline import Pipeline, PipelineOptions
-from realtime.report import TrackSummary, overall_summary, plot_timeline
-from realtime.session import RunStats, run_source
-from realtime.sinks import CsvSink, ImageSink, VideoSink, finalise_or_discard
-from realtime.sources import IMAGE_SUFFIXES, ImageSource, open_source
-from realtime.types import FaceResult, Frame
+from fer_live.realtime.pipeline import Pipeline, PipelineOptions
+from fer_live.realtime.report import TrackSummary, overall_summary, plot_timeline
+from fer_live.realtime.session import RunStats, run_source
+from fer_live.realtime.sinks import CsvSink, ImageSink, VideoSink, finalise_or_discard
+from fer_live.realtime.sources import IMAGE_SUFFIXES, ImageSource, open_source
+from fer_live.realtime.types import FaceResult, Frame
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from realtime.video_job import FileOutcome, VideoOptions, run_file
+from fer_live.realtime.video_job import FileOutcome, VideoOptions, run_file
 
 # (files finished, frames processed so far over all files) -> None
 ProgressCallback = Callable[[int, int], None]
@@ -40,8 +40,8 @@ class ModelWorker:
     """Holds one loaded model and detector and runs the per-file job; local and Ray alike."""
 
     def __init__(self, choice: ModelChoice) -> None:
-        from engines.model import FerModel
-        from realtime.detectors import make_detector
+        from fer_live.engines.model import FerModel
+        from fer_live.realtime.detectors import make_detector
 
         self.model = FerModel.open(
             choice.model, choice.mode, choice.backend, choice.precision, choice.flip

@@ -45,8 +45,8 @@ def fer2013() -> Path:
 
 
 def _save_artifact(model, folder: Path, spec_dict: dict) -> Path:
-    from engines.convert.onnx_export import export_onnx
-    from engines.spec import ModelSpec, save_spec
+    from fer_live.engines.convert.onnx_export import export_onnx
+    from fer_live.engines.spec import ModelSpec, save_spec
 
     folder.mkdir(parents=True, exist_ok=True)
     model.save(folder / "model.keras")

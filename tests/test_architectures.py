@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engines.errors import UnknownNameError
-from train.architectures import build_model, get_architecture, list_architectures
+from fer_live.engines.errors import UnknownNameError
+from fer_live.train.architectures import build_model, get_architecture, list_architectures
 
 PAPER_COUNTS = {"five_layer": 16_307_207, "six_layer": 34_545_159}
 # The compact model must stay far below five_layer's size (issue 15: a third of its INT8 cost).
@@ -55,8 +55,8 @@ def test_compact_resnet_is_compact_and_keeps_the_48x48_gray_input():
 
 
 def test_compact_recipe_uses_adamw_and_random_erasing():
-    from train.augment import make_augmenter
-    from train.recipes import get_recipe
+    from fer_live.train.augment import make_augmenter
+    from fer_live.train.recipes import get_recipe
 
     recipe = get_recipe("compact")
     assert recipe.weight_decay > 0 and 0 < recipe.random_erasing <= 1

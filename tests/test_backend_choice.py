@@ -2,8 +2,8 @@
 
 import pytest
 
-from engines.errors import UnknownNameError
-from train import backend_choice
+from fer_live.engines.errors import UnknownNameError
+from fer_live.train import backend_choice
 
 
 @pytest.fixture

@@ -14,14 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engines.errors import FerError, ModelFileError
+from fer_live.engines.errors import FerError, ModelFileError
 from tests.conftest import run_command
 
 # ---------------------------------------------------------------- stop flag
 
 
 def test_sigterm_sets_the_stop_flag_and_raises_nothing():
-    from engines.stopping import STOP, stop_on_signals
+    from fer_live.engines.stopping import STOP, stop_on_signals
 
     before = signal.getsignal(signal.SIGTERM)
     with stop_on_signals() as stop:
@@ -59,7 +59,7 @@ def _composite(root: Path, members, name: str = "combo") -> Path:
     ],
 )
 def test_bad_members_files_are_one_error(tmp_path, monkeypatch, members, message):
-    from engines.store import load_artifact
+    from fer_live.engines.store import load_artifact
 
     monkeypatch.setenv("FER_MODEL_DIR", str(tmp_path / "store"))
     folder = _composite(tmp_path / "store", members)
@@ -68,7 +68,7 @@ def test_bad_members_files_are_one_error(tmp_path, monkeypatch, members, message
 
 
 def test_a_members_file_naming_its_own_name_is_a_cycle(tmp_path, monkeypatch):
-    from engines.store import load_artifact
+    from fer_live.engines.store import load_artifact
 
     monkeypatch.setenv("FER_MODEL_DIR", str(tmp_path))
     _composite(tmp_path, ["combo", "tiny"])
@@ -86,7 +86,7 @@ def test_a_members_file_naming_its_own_name_is_a_cycle(tmp_path, monkeypatch):
     ],
 )
 def test_bad_spec_labels_are_refused(labels, message):
-    from engines.spec import ModelSpec
+    from fer_live.engines.spec import ModelSpec
 
     with pytest.raises(ModelFileError, match=message):
         ModelSpec.from_dict(_spec(labels=labels))
@@ -96,8 +96,8 @@ def test_spec_label_order_is_honoured(model_dir, tmp_path, monkeypatch):
     """A model whose spec lists its outputs in another order gives the same emotions."""
     import shutil
 
-    from engines.labels import EMOTIONS
-    from engines.model import FerModel
+    from fer_live.engines.labels import EMOTIONS
+    from fer_live.engines.model import FerModel
 
     monkeypatch.setenv("FER_MODEL_DIR", str(model_dir))
     reordered = tmp_path / "reordered"
@@ -114,8 +114,8 @@ def test_spec_label_order_is_honoured(model_dir, tmp_path, monkeypatch):
 
 
 def test_non_utf8_spec_and_list_metrics_are_one_error(tmp_path):
-    from engines.artifacts import read_json
-    from engines.spec import load_spec
+    from fer_live.engines.artifacts import read_json
+    from fer_live.engines.spec import load_spec
 
     (tmp_path / "spec.json").write_bytes(b"\xff\xfe{not utf-8")
     with pytest.raises(ModelFileError, match="cannot read spec"):
@@ -126,8 +126,8 @@ def test_non_utf8_spec_and_list_metrics_are_one_error(tmp_path):
 
 
 def test_json_outputs_refuse_nan(tmp_path):
-    from engines.artifacts import write_json_atomic
-    from engines.errors import OutputError
+    from fer_live.engines.artifacts import write_json_atomic
+    from fer_live.engines.errors import OutputError
 
     with pytest.raises(OutputError, match="non-finite"):
         write_json_atomic(tmp_path / "x.json", {"value": float("nan")})
@@ -163,7 +163,7 @@ QUICK = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped
 @given(spec=_spec_like | _json_values, members=_json_values, with_members=st.booleans())
 def test_model_folder_loader_raises_only_its_own_errors(tmp_path_factory, spec, members,
                                                         with_members):
-    from engines.store import load_artifact
+    from fer_live.engines.store import load_artifact
 
     folder = tmp_path_factory.mktemp("model")
     (folder / "spec.json").write_text(json.dumps(spec))
@@ -202,16 +202,16 @@ GOOD_LABELS = np.array([0, 1, 2, 3])
     ],
 )
 def test_bad_npz_contents_are_refused_by_name(tmp_path, arrays, message):
-    from engines.errors import InputFileError
-    from train.datasets import load_faces
+    from fer_live.engines.errors import InputFileError
+    from fer_live.train.datasets import load_faces
 
     with pytest.raises(InputFileError, match=message):
         load_faces(_npz(tmp_path / "data.npz", **arrays))
 
 
 def test_npy_renamed_npz_upper_case_suffix_and_no_usage(tmp_path):
-    from engines.errors import InputFileError
-    from train.datasets import load_faces
+    from fer_live.engines.errors import InputFileError
+    from fer_live.train.datasets import load_faces
 
     np.save(tmp_path / "array.npy", GOOD_IMAGES)
     (tmp_path / "array.npy").rename(tmp_path / "renamed.npz")
@@ -249,7 +249,7 @@ def test_fer_eval_refuses_an_empty_split_and_ignores_unused_votes(tmp_path, with
     usage=st.none() | st.lists(st.sampled_from(["Training", "PrivateTest", "", "x"]), max_size=6),
 )
 def test_npz_loader_raises_only_its_own_errors(tmp_path_factory, images, labels, usage):
-    from train.datasets import load_faces
+    from fer_live.train.datasets import load_faces
 
     dtype, shape = images
     arrays = {"images": np.ones(shape, dtype=dtype), "labels": np.array(labels)}
@@ -270,7 +270,7 @@ def test_npz_loader_raises_only_its_own_errors(tmp_path_factory, images, labels,
 def test_option_range_check_accepts_only_finite_values_in_range(value):
     import typer
 
-    from realtime.options import in_range
+    from fer_live.realtime.options import in_range
 
     check = in_range(0, 1, low_inclusive=False)
     try:
@@ -332,8 +332,8 @@ def test_fer_train_refuses_zero_epochs(tmp_path):
 
 def test_random_names_never_reach_a_traceback():
     """Unknown names in every name-taking position give the one-line UnknownNameError."""
-    from engines.errors import UnknownNameError
-    from engines.store import resolve_model
+    from fer_live.engines.errors import UnknownNameError
+    from fer_live.engines.store import resolve_model
 
     for name in ("", "x" * 200, string.punctuation.replace("/", "").replace(".", "")):
         try:
@@ -365,7 +365,7 @@ def test_fer_assemble_refuses_writing_into_a_member(with_models):
 def test_tensorrt_engine_files_are_loaded_only_with_a_matching_record(tmp_path):
     """No GPU needed: the integrity check is plain file hashing, done before TensorRT sees the
     bytes."""
-    from engines.convert.tensorrt_engine import record_engine, verify_engine
+    from fer_live.engines.convert.tensorrt_engine import record_engine, verify_engine
 
     onnx_file, engine = tmp_path / "model.int8.onnx", tmp_path / "int8-abc.engine"
     onnx_file.write_bytes(b"onnx bytes")

@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from engines.combine import apply_class_bias
-from engines.errors import ModelFileError
-from engines.labels import EMOTIONS
-from engines.model import FerModel
-from engines.store import load_artifact
-from train.balance import class_recalls, fit_class_bias
+from fer_live.engines.combine import apply_class_bias
+from fer_live.engines.errors import ModelFileError
+from fer_live.engines.labels import EMOTIONS
+from fer_live.engines.model import FerModel
+from fer_live.engines.store import load_artifact
+from fer_live.train.balance import class_recalls, fit_class_bias
 
 
 def _skewed(seed: int = 0, n: int = 2000):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from benchmarks.stats import compare_rows, images_per_second, percentiles
+from fer_live.benchmarks.stats import compare_rows, images_per_second, percentiles
 from tests.conftest import run_command
 
 
@@ -107,7 +107,7 @@ def test_fer_bench_pipeline_rows(media, model_dir, tmp_path):
 def test_throughput_clips_have_the_asked_length_and_size(media, tmp_path):
     import cv2
 
-    from benchmarks.video_throughput import make_clip
+    from fer_live.benchmarks.video_throughput import make_clip
 
     sources = [media / "talking_head_webcam_man.mp4", media / "hamilton_clip_stage_multiface.mp4"]
     clip = make_clip(sources, tmp_path / "c.mp4", seconds=12, size=(640, 480))
@@ -122,7 +122,7 @@ def test_throughput_clips_have_the_asked_length_and_size(media, tmp_path):
 def test_fer_package_baseline_feeds_fers_input_range():
     import numpy as np
 
-    from benchmarks.fer_package_baseline import fer_model_input
+    from fer_live.benchmarks.fer_package_baseline import fer_model_input
 
     faces = np.stack([np.zeros((48, 48), np.uint8), np.full((48, 48), 255, np.uint8)])
     pixels = fer_model_input(faces)

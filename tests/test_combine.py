@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from engines.combine import ensemble_mean, ovr_normalise
+from fer_live.engines.combine import ensemble_mean, ovr_normalise
 
 unit = st.floats(0, 1, allow_nan=False)
 

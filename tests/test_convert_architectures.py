@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from train.architectures import get_architecture, list_architectures
+from fer_live.train.architectures import get_architecture, list_architectures
 
 HEAVY_ARCHITECTURES = {"vgg16", "resnet50", "six_layer"}
 # five_layer's export alone needs 4.1 GB; in one process with the others the suite's test process
@@ -32,9 +32,9 @@ def convert_and_check(name: str, folder: Path) -> None:
     import keras
     import onnxruntime as ort
 
-    from engines.convert.onnx_export import export_onnx
-    from engines.convert.quantize import convert_fp16, convert_int8
-    from train.architectures import build_model
+    from fer_live.engines.convert.onnx_export import export_onnx
+    from fer_live.engines.convert.quantize import convert_fp16, convert_int8
+    from fer_live.train.architectures import build_model
 
     keras.utils.set_random_seed(7)
     spec = get_architecture(name).spec

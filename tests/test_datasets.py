@@ -3,9 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engines.errors import InputFileError
-from train.datasets import load_faces, split_faces
-from train.metrics import classification_report
+from fer_live.engines.errors import InputFileError
+from fer_live.train.datasets import load_faces, split_faces
+from fer_live.train.metrics import classification_report
 
 
 def _csv(tmp_path, body: str, header: str = "emotion,pixels,Usage"):

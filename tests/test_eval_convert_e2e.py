@@ -73,9 +73,9 @@ def test_int8_for_tensorrt_has_symmetric_activations_and_cpu_form_is_refused(
     (UINT8, asymmetric) must be told apart and refused with a hint, not fail inside TensorRT."""
     import pytest
 
-    from engines.convert.quantize import activation_scheme
-    from engines.convert.tensorrt_engine import _require_symmetric_activations
-    from engines.errors import ModelFileError
+    from fer_live.engines.convert.quantize import activation_scheme
+    from fer_live.engines.convert.tensorrt_engine import _require_symmetric_activations
+    from fer_live.engines.errors import ModelFileError
 
     schemes = {}
     for target in ("cpu", "tensorrt"):
@@ -96,10 +96,10 @@ def test_dequantized_int8_runs_in_float_close_to_the_original(fer2013, model_dir
     import numpy as np
     import onnx
 
-    from engines.convert.dequantize import dequantize_qdq
-    from engines.model import FerModel
-    from train.datasets import load_faces
-    from train.evaluate import select_split
+    from fer_live.engines.convert.dequantize import dequantize_qdq
+    from fer_live.engines.model import FerModel
+    from fer_live.train.datasets import load_faces
+    from fer_live.train.evaluate import select_split
 
     folder = tmp_path / "tiny_int8"
     _convert_tiny_to_int8(model_dir, folder, fer2013, "--calib-size", "64")
@@ -168,7 +168,7 @@ def test_fer_eval_on_a_class_folder_matches_the_same_faces_as_npz(fer2013, tmp_p
     import cv2
     import numpy as np
 
-    from engines.labels import EMOTIONS
+    from fer_live.engines.labels import EMOTIONS
 
     images, labels = _cross_domain_faces(fer2013)
     np.savez(tmp_path / "same.npz", images=images, labels=labels)

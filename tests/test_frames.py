@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engines.errors import SourceError
-from realtime.detectors import make_detector
-from realtime.sources import to_bgr
+from fer_live.engines.errors import SourceError
+from fer_live.realtime.detectors import make_detector
+from fer_live.realtime.sources import to_bgr
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from realtime.geometry import clip_boxes, crop_faces, iou_matrix, square_crop_boxes
+from fer_live.realtime.geometry import clip_boxes, crop_faces, iou_matrix, square_crop_boxes
 
 coords = st.floats(-500, 2500, allow_nan=False)
 sizes = st.integers(1, 2000)

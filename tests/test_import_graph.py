@@ -1,5 +1,6 @@
 """The packages import each other in one direction only: no cycle among their modules (imports
-at module level and inside functions alike), and the runtime never imports the training code."""
+at module level and inside functions alike), and the runtime never imports the training code.
+Every module is imported by its installed name (fer_live.engines, ...), never by its folder's."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("engines", "realtime", "train", "benchmarks", "fer_live")
+FOLDERS = ("engines", "realtime", "train", "benchmarks")  # install as fer_live.<folder>
+PACKAGES = (*FOLDERS, "fer_live")
 
 
 def _module_name(path: Path) -> str:
     parts = path.relative_to(ROOT).with_suffix("").parts
+    if parts[0] in FOLDERS:
+        parts = ("fer_live", *parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -60,6 +64,21 @@ def test_no_import_cycle():
 
 def test_runtime_packages_never_import_training_code():
     graph = _imports()
-    runtime = [m for m in graph if m.split(".")[0] in ("engines", "realtime", "fer_live")]
-    offenders = {m: sorted(t for t in graph[m] if t.startswith("train")) for m in runtime}
+    runtime = [m for m in graph if not m.startswith(("fer_live.train", "fer_live.benchmarks"))]
+    offenders = {m: sorted(t for t in graph[m] if t.startswith("fer_live.train")) for m in runtime}
     assert not {m: t for m, t in offenders.items() if t}
+
+
+def test_code_imports_the_folders_only_by_their_installed_names():
+    """`from engines.x import y` would run in a checkout (its root is on sys.path) and fail from
+    the wheel, or load a second copy of the module beside fer_live.engines.x."""
+    offenders = []
+    for path in [p for pkg in (*PACKAGES, "tests") for p in (ROOT / pkg).rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in FOLDERS]
+    assert not offenders

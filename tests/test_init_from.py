@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engines.errors import ModelFileError
-from train.architectures import build_model
-from train.fit import _load_initial_weights
+from fer_live.engines.errors import ModelFileError
+from fer_live.train.architectures import build_model
+from fer_live.train.fit import _load_initial_weights
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engines.model import FerModel
-from realtime.keyframes import KeyFrameDetector, KeyFrameOptions
-from realtime.pipeline import Pipeline, PipelineOptions
-from realtime.types import FaceBoxes, Frame
+from fer_live.engines.model import FerModel
+from fer_live.realtime.keyframes import KeyFrameDetector, KeyFrameOptions
+from fer_live.realtime.pipeline import Pipeline, PipelineOptions
+from fer_live.realtime.types import FaceBoxes, Frame
 
 
 class CountingDetector:
@@ -92,9 +92,9 @@ def test_reuse_keeps_probabilities_of_an_unchanged_face(with_models):
         np.testing.assert_allclose(a.faces[0].probs, b.faces[0].probs, atol=1e-6)
 
 
-# Measured by `python -m benchmarks.agreement` (README, speed): on the stage clip, the default
-# five_layer changes its label on 16% of faces when boxes move by 3% of their side, so carried
-# boxes agree on 90% of face-frames there; the talking head agrees on 98%.
+# Measured by `python -m fer_live.benchmarks.agreement` (README, speed): on the stage clip, the
+# default five_layer changes its label on 16% of faces when boxes move by 3% of their side, so
+# carried boxes agree on 90% of face-frames there; the talking head agrees on 98%.
 AGREEMENT = {
     "talking_head_webcam_man.mp4": {"same_label": 0.95},
     "hamilton_clip_stage_multiface.mp4": {"same_label": 0.88},
@@ -103,8 +103,8 @@ AGREEMENT = {
 
 @pytest.mark.parametrize("clip", sorted(AGREEMENT))
 def test_key_frames_agree_with_per_frame_processing_on_the_shared_clips(media, clip):
-    from benchmarks.agreement import measure, read_frames
-    from realtime.detectors import make_detector
+    from fer_live.benchmarks.agreement import measure, read_frames
+    from fer_live.realtime.detectors import make_detector
 
     frames = read_frames(media / clip)
     detector = make_detector("mediapipe")

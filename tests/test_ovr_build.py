@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from engines.model import FerModel
-from train.datasets import load_faces, split_faces
-from train.ovr import build_ovr_set
+from fer_live.engines.model import FerModel
+from fer_live.train.datasets import load_faces, split_faces
+from fer_live.train.ovr import build_ovr_set
 
 
 def test_ovr_heads_on_a_trunk_make_a_runnable_set(fer2013, model_dir, tmp_path):
@@ -14,8 +14,8 @@ def test_ovr_heads_on_a_trunk_make_a_runnable_set(fer2013, model_dir, tmp_path):
     out = build_ovr_set(
         model_dir / "tiny", train, val, tmp_path / "tiny_ovr", epochs=1, positives=60, per_other=10
     )
-    from engines.convert.onnx_export import export_onnx
-    from engines.spec import load_spec
+    from fer_live.engines.convert.onnx_export import export_onnx
+    from fer_live.engines.spec import load_spec
 
     spec = load_spec(out)
     assert spec.output == "sigmoid" and len(spec.labels) == 7

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from engines.model import FerModel
-from realtime.pipeline import Pipeline, PipelineOptions
-from realtime.types import FaceBoxes, Frame
+from fer_live.engines.model import FerModel
+from fer_live.realtime.pipeline import Pipeline, PipelineOptions
+from fer_live.realtime.types import FaceBoxes, Frame
 
 
 class GridDetector:

@@ -3,9 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engines.errors import ModelFileError
-from engines.preprocess import to_model_input
-from engines.spec import ModelSpec, load_spec, save_spec
+from fer_live.engines.errors import ModelFileError
+from fer_live.engines.preprocess import to_model_input
+from fer_live.engines.spec import ModelSpec, load_spec, save_spec
 
 GRAY48 = ModelSpec("five_layer", (48, 48, 1))
 RGB224 = ModelSpec("vgg16", (224, 224, 3), color="rgb", normalization="caffe")

@@ -7,10 +7,10 @@ import warnings
 
 import numpy as np
 
-from engines.labels import EMOTIONS
-from realtime.report import TrackSummary, overall_summary, plot_timeline, with_gaps
-from realtime.sinks import CSV_COLUMNS
-from realtime.types import FaceResult
+from fer_live.engines.labels import EMOTIONS
+from fer_live.realtime.report import TrackSummary, overall_summary, plot_timeline, with_gaps
+from fer_live.realtime.sinks import CSV_COLUMNS
+from fer_live.realtime.types import FaceResult
 
 
 def _face(face_id: int, label: int) -> FaceResult:
@@ -55,7 +55,7 @@ def test_timeline_plots_without_warnings(tmp_path):
 
 
 def test_probability_panel_avoids_the_faces_and_names_its_face():
-    from realtime.overlay import annotate, panel_corner
+    from fer_live.realtime.overlay import annotate, panel_corner
 
     # A face in the top-right corner: the panel goes to the top left instead.
     boxes = [np.array([500.0, 20, 620, 160])]

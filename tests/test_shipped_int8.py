@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from engines.store import SHIPPED_DIR
+from fer_live.engines.store import SHIPPED_DIR
 
 SHIPPED_INT8 = ["five_layer", "six_layer", "five_layer_ovr", "compact_resnet"]
 
@@ -19,10 +19,10 @@ SHIPPED_INT8 = ["five_layer", "six_layer", "five_layer_ovr", "compact_resnet"]
 def test_shipped_int8_agrees_with_its_float_weights(name, fer2013, tmp_path):
     import shutil
 
-    from engines.convert.dequantize import dequantize_qdq
-    from engines.model import FerModel
-    from train.datasets import load_faces
-    from train.evaluate import select_split
+    from fer_live.engines.convert.dequantize import dequantize_qdq
+    from fer_live.engines.model import FerModel
+    from fer_live.train.datasets import load_faces
+    from fer_live.train.evaluate import select_split
 
     shipped = SHIPPED_DIR / name
     reference = tmp_path / name
@@ -46,9 +46,9 @@ def test_shipped_int8_probabilities_are_float_not_steps_of_1_255(name, fer2013):
     rows sum to 1 and the values are not multiples of 1/255 (CSV 0.0078, 0.0118, ...)."""
     import numpy as np
 
-    from engines.model import FerModel
-    from train.datasets import load_faces
-    from train.evaluate import select_split
+    from fer_live.engines.model import FerModel
+    from fer_live.train.datasets import load_faces
+    from fer_live.train.evaluate import select_split
 
     faces = select_split(load_faces(fer2013, load_votes=False), "PrivateTest").images[:64]
     with FerModel.open(name, "single", "onnxruntime", "int8", flip="off") as model:

@@ -12,11 +12,11 @@ import time
 import numpy as np
 import pytest
 
-from engines.model import FerModel
-from realtime.detectors import make_detector
-from realtime.pipeline import Pipeline
-from realtime.sources import open_source
-from realtime.types import Frame
+from fer_live.engines.model import FerModel
+from fer_live.realtime.detectors import make_detector
+from fer_live.realtime.pipeline import Pipeline
+from fer_live.realtime.sources import open_source
+from fer_live.realtime.types import Frame
 
 
 def _rss_mb() -> float:

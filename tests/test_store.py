@@ -5,9 +5,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from engines.errors import ModelFileError, UnknownNameError, UsageError
-from engines.model import FerModel
-from engines.store import resolve_model
+from fer_live.engines.errors import ModelFileError, UnknownNameError, UsageError
+from fer_live.engines.model import FerModel
+from fer_live.engines.store import resolve_model
 
 
 def test_unknown_model_lists_names_and_suggests(with_models):
@@ -106,7 +106,7 @@ def test_flip_on_is_the_mean_over_face_and_mirror_in_one_call(with_models):
 def test_flip_auto_follows_each_models_spec(with_models, tmp_path):
     import shutil
 
-    from engines.spec import load_spec, save_spec
+    from fer_live.engines.spec import load_spec, save_spec
 
     flipped = tmp_path / "tiny_flipped"
     shutil.copytree(with_models / "tiny", flipped)

@@ -9,14 +9,14 @@ import shutil
 import numpy as np
 import pytest
 
-from engines.errors import BackendUnavailableError
+from fer_live.engines.errors import BackendUnavailableError
 
 
 def _gpu_reason() -> str | None:
     if importlib.util.find_spec("tensorrt") is None:
         return "TensorRT is not installed (pip install 'fer-live[gpu]' on a GPU machine)"
     try:
-        from engines.backends.tensorrt_backend import gpu_name
+        from fer_live.engines.backends.tensorrt_backend import gpu_name
 
         gpu_name()
     except BackendUnavailableError as error:
@@ -32,9 +32,9 @@ gpu = pytest.mark.skipif(GPU_REASON is not None, reason=GPU_REASON or "")
 @gpu
 @pytest.mark.parametrize("precision", ["fp16", "int8"])
 def test_tensorrt_matches_onnxruntime(fer2013, model_dir, tmp_path, precision):
-    from engines.backends.onnxruntime_backend import OnnxRuntimeBackend
-    from engines.backends.tensorrt_backend import TensorRTBackend
-    from engines.spec import load_spec
+    from fer_live.engines.backends.onnxruntime_backend import OnnxRuntimeBackend
+    from fer_live.engines.backends.tensorrt_backend import TensorRTBackend
+    from fer_live.engines.spec import load_spec
     from tests.conftest import run_command
 
     folder = tmp_path / "tiny"
@@ -59,7 +59,7 @@ def test_tensorrt_matches_onnxruntime(fer2013, model_dir, tmp_path, precision):
 
 @pytest.mark.skipif(GPU_REASON is None, reason="this machine has TensorRT and a GPU")
 def test_without_tensorrt_or_gpu_the_error_says_what_is_missing(model_dir):
-    from engines.model import FerModel
+    from fer_live.engines.model import FerModel
 
     with pytest.raises(BackendUnavailableError) as info:
         FerModel.open(str(model_dir / "tiny"), "single", "tensorrt", "fp32")
@@ -67,7 +67,7 @@ def test_without_tensorrt_or_gpu_the_error_says_what_is_missing(model_dir):
 
 
 def test_auto_backend_falls_back_to_onnxruntime(with_models):
-    from engines.model import FerModel
+    from fer_live.engines.model import FerModel
 
     with FerModel.open("tiny", "single", "auto", "auto") as model:
         assert model.backend_names in ("onnxruntime", "tensorrt")

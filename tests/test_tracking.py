@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from realtime.tracking import IouTracker, Track, smooth
+from fer_live.realtime.tracking import IouTracker, Track, smooth
 
 BOX = np.array([[100, 100, 200, 200]], np.float32)
 

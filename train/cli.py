@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
-from engines.cli_support import run_cli
-from train.backend_choice import choose_training_backend, import_tensorflow_quietly
+from fer_live.engines.cli_support import run_cli
+from fer_live.train.backend_choice import choose_training_backend, import_tensorflow_quietly
 
 HELP = "Train a FER model (paper §4) into an artifact folder."
 app = typer.Typer(add_completion=False, help=HELP, rich_markup_mode=None)
@@ -66,8 +66,8 @@ def main(
     def work() -> None:
         choose_training_backend()
         import_tensorflow_quietly()
-        from train.distill import Distillation
-        from train.pipeline import train_to_artifact
+        from fer_live.train.distill import Distillation
+        from fer_live.train.pipeline import train_to_artifact
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
         train_to_artifact(

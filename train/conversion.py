@@ -8,14 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from engines.artifacts import record_metrics
-from engines.backends.select import ONNX_FILES
-from engines.errors import UnknownNameError, UsageError
-from engines.preprocess import to_model_input
-from engines.spec import load_spec
-from engines.store import load_artifact
-from train.datasets import load_faces
-from train.evaluate import select_split
+from fer_live.engines.artifacts import record_metrics
+from fer_live.engines.backends.select import ONNX_FILES
+from fer_live.engines.errors import UnknownNameError, UsageError
+from fer_live.engines.preprocess import to_model_input
+from fer_live.engines.spec import load_spec
+from fer_live.engines.store import load_artifact
+from fer_live.train.datasets import load_faces
+from fer_live.train.evaluate import select_split
 
 TARGETS = ("onnx", "fp16", "int8", "tensorrt")
 
@@ -63,11 +63,11 @@ def convert_artifact(
     spec = load_spec(folder)
     fp32 = folder / ONNX_FILES["fp32"]
     if to == "tensorrt":
-        from engines.convert.tensorrt_engine import build_engine
+        from fer_live.engines.convert.tensorrt_engine import build_engine
 
         return {"path": str(build_engine(folder, spec, max_batch=max_batch))}
     if to == "onnx" or not fp32.is_file():
-        from engines.convert.onnx_export import export_onnx
+        from fer_live.engines.convert.onnx_export import export_onnx
 
         if not (folder / "model.keras").is_file():
             raise UsageError(f"{folder}: no model.keras to export from")
@@ -75,11 +75,15 @@ def convert_artifact(
     if to == "onnx":
         path = fp32
     elif to == "fp16":
-        from engines.convert.quantize import convert_fp16
+        from fer_live.engines.convert.quantize import convert_fp16
 
         path = convert_fp16(fp32, spec, folder / ONNX_FILES["fp16"])
     else:
-        from engines.convert.quantize import ACTIVATION_SCHEMES, WEIGHT_FORMAT, convert_int8
+        from fer_live.engines.convert.quantize import (
+            ACTIVATION_SCHEMES,
+            WEIGHT_FORMAT,
+            convert_int8,
+        )
 
         if calib_data is None:
             raise UsageError("INT8 needs calibration faces", hint="--calib-data fer2013.npz")
@@ -110,8 +114,8 @@ def convert_artifact(
 
 def measure_cost(folder: Path, to: str, data: Path, split: str) -> dict[str, Any]:
     """Accuracy of the converted model, of FP32, top-1 agreement and max probability difference."""
-    from engines.backends.onnxruntime_backend import OnnxRuntimeBackend
-    from train.metrics import classification_report
+    from fer_live.engines.backends.onnxruntime_backend import OnnxRuntimeBackend
+    from fer_live.train.metrics import classification_report
 
     precision = "fp32" if to == "onnx" else to
     spec = load_spec(folder)
@@ -131,7 +135,7 @@ def measure_cost(folder: Path, to: str, data: Path, split: str) -> dict[str, Any
     reference = run(onnx("fp32"))
     converted = reference if precision == "fp32" else run(onnx(precision))
     if precision == "fp32" and (folder / "model.keras").is_file():
-        from engines.backends.keras_backend import KerasBackend
+        from fer_live.engines.backends.keras_backend import KerasBackend
 
         reference = run(KerasBackend(folder / "model.keras", spec))
     truth = faces.labels

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from engines.cli_support import run_cli, stderr_console
+from fer_live.engines.cli_support import run_cli, stderr_console
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 TARGETS = ("onnx", "fp16", "int8", "tensorrt")
@@ -43,10 +43,10 @@ def main(
     ] = None,
 ) -> None:
     def work() -> None:
-        from train.backend_choice import import_tensorflow_quietly
+        from fer_live.train.backend_choice import import_tensorflow_quietly
 
         import_tensorflow_quietly()
-        from train.conversion import convert_artifact
+        from fer_live.train.conversion import convert_artifact
 
         result = convert_artifact(
             model,

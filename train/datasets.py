@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.errors import InputFileError, UsageError
-from engines.labels import EMOTIONS, NUM_CLASSES
+from fer_live.engines.errors import InputFileError, UsageError
+from fer_live.engines.labels import EMOTIONS, NUM_CLASSES
 
 USAGES = ("Training", "PublicTest", "PrivateTest")
 SPLIT_SCHEMES = ("official", "random")

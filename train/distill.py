@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.errors import UsageError
-from engines.labels import NUM_CLASSES
+from fer_live.engines.errors import UsageError
+from fer_live.engines.labels import NUM_CLASSES
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class Distillation:
 
 def teacher_probabilities(teacher: str, images: np.ndarray, cache_dir: Path) -> np.ndarray:
     """The teacher's N×7 probabilities (EMOTIONS order) for these faces, cached by content."""
-    from engines.model import FerModel
+    from fer_live.engines.model import FerModel
 
     digest = hashlib.sha256(images.tobytes()).hexdigest()[:16]
     cache = cache_dir / f"teacher-{teacher.replace(',', '+')}-{digest}.npy"

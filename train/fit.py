@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.errors import UsageError
-from engines.preprocess import to_model_input
-from engines.spec import ModelSpec
-from train.architectures import build_model, get_architecture
-from train.datasets import FaceSet
-from train.distill import Distillation, distillation_targets, loss_and_metrics
-from train.progress import make_progress_callback
-from train.recipes import Recipe
+from fer_live.engines.errors import UsageError
+from fer_live.engines.preprocess import to_model_input
+from fer_live.engines.spec import ModelSpec
+from fer_live.train.architectures import build_model, get_architecture
+from fer_live.train.datasets import FaceSet
+from fer_live.train.distill import Distillation, distillation_targets, loss_and_metrics
+from fer_live.train.progress import make_progress_callback
+from fer_live.train.recipes import Recipe
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def _write_state(run_dir: Path, state: dict) -> None:
 
 
 def spec_for(config: TrainConfig) -> ModelSpec:
-    from engines.labels import EMOTIONS
+    from fer_live.engines.labels import EMOTIONS
 
     spec = get_architecture(config.architecture).spec
     if config.positive_class is None:
@@ -79,7 +79,7 @@ def _targets(faces: FaceSet, config: TrainConfig, soft: np.ndarray | None) -> np
         return distillation_targets(faces.labels, soft)
     if config.positive_class is not None:
         return (faces.labels == config.positive_class).astype(np.float32)[:, None]
-    from engines.labels import NUM_CLASSES
+    from fer_live.engines.labels import NUM_CLASSES
 
     return np.eye(NUM_CLASSES, dtype=np.float32)[faces.labels]
 
@@ -97,7 +97,7 @@ def make_dataset(
     """
     import tensorflow as tf
 
-    from train.augment import make_augmenter
+    from fer_live.train.augment import make_augmenter
 
     batch_size = config.recipe.batch_size
     dataset = tf.data.Dataset.from_tensor_slices((faces.images, _targets(faces, config, soft)))
@@ -308,7 +308,7 @@ def _load_initial_weights(model, artifact: Path) -> None:
     """
     import keras
 
-    from engines.errors import ModelFileError
+    from fer_live.engines.errors import ModelFileError
 
     source = artifact / "model.keras"
     try:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from engines.labels import EMOTIONS
+from fer_live.engines.labels import EMOTIONS
 
 
 def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:

@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.artifacts import save_keras_artifact
-from engines.errors import ModelFileError
-from engines.labels import EMOTIONS, NUM_CLASSES
-from engines.preprocess import to_model_input
-from engines.spec import ModelSpec, load_spec
-from train.datasets import FaceSet
+from fer_live.engines.artifacts import save_keras_artifact
+from fer_live.engines.errors import ModelFileError
+from fer_live.engines.labels import EMOTIONS, NUM_CLASSES
+from fer_live.engines.preprocess import to_model_input
+from fer_live.engines.spec import ModelSpec, load_spec
+from fer_live.train.datasets import FaceSet
 
 log = logging.getLogger(__name__)
 

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.artifacts import record_metrics, save_keras_artifact
-from engines.errors import UnknownNameError, UsageError
-from engines.labels import EMOTIONS
-from engines.preprocess import to_model_input
-from train.backend_choice import resolve_precision
-from train.datasets import FaceSet, file_checksum, load_faces, split_faces
-from train.distill import Distillation, teacher_probabilities
-from train.fit import TrainConfig, read_state, spec_for, train_model
-from train.metrics import classification_report
-from train.recipes import get_recipe
-from train.variants import make_variant
+from fer_live.engines.artifacts import record_metrics, save_keras_artifact
+from fer_live.engines.errors import UnknownNameError, UsageError
+from fer_live.engines.labels import EMOTIONS
+from fer_live.engines.preprocess import to_model_input
+from fer_live.train.backend_choice import resolve_precision
+from fer_live.train.datasets import FaceSet, file_checksum, load_faces, split_faces
+from fer_live.train.distill import Distillation, teacher_probabilities
+from fer_live.train.fit import TrainConfig, read_state, spec_for, train_model
+from fer_live.train.metrics import classification_report
+from fer_live.train.recipes import get_recipe
+from fer_live.train.variants import make_variant
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engines.errors import UnknownNameError
+from fer_live.engines.errors import UnknownNameError
 
 
 @dataclass(frozen=True)

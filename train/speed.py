@@ -1,6 +1,6 @@
 """Training speed of one architecture on this machine, for choosing backend and precision.
 
-    python -m train.speed --arch five_layer --backend tensorflow --precision mixed_bfloat16
+    python -m fer_live.train.speed --arch five_layer --backend tensorflow --precision mixed_bfloat16
 
 Fits random 48×48 faces (content does not change the cost) for one untimed warm-up pass and one
 timed pass of `--images` images; prints images per second. Run one configuration per process:
@@ -30,7 +30,7 @@ def main(
     import keras
     import numpy as np
 
-    from train.architectures import build_model, get_architecture
+    from fer_live.train.architectures import build_model, get_architecture
 
     if precision != "float32":
         keras.mixed_precision.set_global_policy(precision)

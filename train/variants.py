@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from engines.errors import UnknownNameError
-from engines.labels import EMOTIONS, NUM_CLASSES
-from train.datasets import FaceSet, Splits
+from fer_live.engines.errors import UnknownNameError
+from fer_live.engines.labels import EMOTIONS, NUM_CLASSES
+from fer_live.train.datasets import FaceSet, Splits
 
 # FER label -> FER+ vote column (vote order: neutral, happiness, surprise, sadness, anger, disgust,
 # fear, contempt, unknown, NF).

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from engines.backends.base import Backend
+from fer_live.engines.backends.base import Backend
 
 __all__ = ["Backend"]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.errors import ModelFileError
-from engines.spec import ModelSpec
+from fer_live.engines.errors import ModelFileError
+from fer_live.engines.spec import ModelSpec
 
 
 class Backend(ABC):

@@ -3,7 +3,7 @@ builder (engines/convert/tensorrt_engine.py) both need, in one module below both
 
 from __future__ import annotations
 
-from engines.errors import BackendUnavailableError, ProcessingError
+from fer_live.engines.errors import BackendUnavailableError, ProcessingError
 
 
 def require_tensorrt():

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.backends.base import Backend
-from engines.errors import BackendUnavailableError, ModelFileError
-from engines.spec import ModelSpec
+from fer_live.engines.backends.base import Backend
+from fer_live.engines.errors import BackendUnavailableError, ModelFileError
+from fer_live.engines.spec import ModelSpec
 
 
 def available_providers() -> list[str]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from engines.artifacts import METRICS_FILE, read_json
-from engines.backends.base import Backend
-from engines.errors import BackendUnavailableError, ModelFileError, UnknownNameError
-from engines.model_files import KERAS_FILE, ONNX_FILES
-from engines.spec import ModelSpec
+from fer_live.engines.artifacts import METRICS_FILE, read_json
+from fer_live.engines.backends.base import Backend
+from fer_live.engines.errors import BackendUnavailableError, ModelFileError, UnknownNameError
+from fer_live.engines.model_files import KERAS_FILE, ONNX_FILES
+from fer_live.engines.spec import ModelSpec
 
 log = logging.getLogger(__name__)
 
@@ -95,13 +95,13 @@ def open_backend(
 def _open(folder: Path, spec: ModelSpec, backend: str, precision: str) -> Backend:
     run_spec = spec.with_precision(precision)
     if backend == "keras":
-        from engines.backends.keras_backend import KerasBackend
+        from fer_live.engines.backends.keras_backend import KerasBackend
 
         return KerasBackend(folder / KERAS_FILE, run_spec)
     if backend == "onnxruntime":
-        from engines.backends.onnxruntime_backend import OnnxRuntimeBackend
+        from fer_live.engines.backends.onnxruntime_backend import OnnxRuntimeBackend
 
         return OnnxRuntimeBackend(folder / ONNX_FILES[precision], run_spec)
-    from engines.backends.tensorrt_backend import TensorRTBackend
+    from fer_live.engines.backends.tensorrt_backend import TensorRTBackend
 
     return TensorRTBackend(folder / ONNX_FILES[precision], run_spec)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.backends.base import Backend
-from engines.backends.cuda_runtime import _check, _cudart, gpu_name, require_tensorrt
-from engines.errors import ProcessingError
-from engines.spec import ModelSpec
+from fer_live.engines.backends.base import Backend
+from fer_live.engines.backends.cuda_runtime import _check, _cudart, gpu_name, require_tensorrt
+from fer_live.engines.errors import ProcessingError
+from fer_live.engines.spec import ModelSpec
 
 
 class TensorRTBackend(Backend):
@@ -24,7 +24,7 @@ class TensorRTBackend(Backend):
         trt = require_tensorrt()
         self._cudart = cudart = _cudart()
         gpu_name()  # a clear "no GPU" before any build
-        from engines.convert.tensorrt_engine import build_engine_file
+        from fer_live.engines.convert.tensorrt_engine import build_engine_file
 
         engine_file = build_engine_file(onnx_path, spec, spec.precision, max_batch)
         self._runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))

@@ -9,7 +9,7 @@ UINT8 Q whose zero point is 0, leaving the clamp to the Q/DQ pair. The result ca
 quantized again, e.g. with different settings (`fer-convert --to int8`); its accuracy is that of
 FP32 weights rounded once to 8 bits, which per channel costs little (recorded where it is used).
 
-    python -m engines.convert.dequantize IN.int8.onnx OUT.onnx
+    python -m fer_live.engines.convert.dequantize IN.int8.onnx OUT.onnx
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.errors import ModelFileError
+from fer_live.engines.errors import ModelFileError
 
 
 def _dequantized_value(node, initializers: dict) -> np.ndarray:
@@ -63,8 +63,8 @@ def dequantize_qdq(int8_path: Path, out_path: Path) -> Path:
     import onnx
     from onnx import helper, numpy_helper
 
-    from engines.convert.onnx_export import save_onnx_atomic, set_spec_metadata
-    from engines.spec import load_spec
+    from fer_live.engines.convert.onnx_export import save_onnx_atomic, set_spec_metadata
+    from fer_live.engines.spec import load_spec
 
     model = onnx.load(str(int8_path))
     graph = model.graph
@@ -120,7 +120,7 @@ def dequantize_qdq(int8_path: Path, out_path: Path) -> Path:
 
 def main(int8_path: Path, out_path: Path) -> None:
     """Recover the float model of an INT8 Q/DQ file (needs the artifact's spec.json beside it)."""
-    from engines.cli_support import run_cli, stderr_console
+    from fer_live.engines.cli_support import run_cli, stderr_console
 
     def work() -> None:
         if not int8_path.is_file():

@@ -6,8 +6,8 @@ import json
 import os
 from pathlib import Path
 
-from engines.errors import ModelFileError
-from engines.spec import ModelSpec
+from fer_live.engines.errors import ModelFileError
+from fer_live.engines.spec import ModelSpec
 
 SPEC_METADATA_KEY = "fer_spec"
 OPSET = 17
@@ -45,7 +45,7 @@ def save_onnx_atomic(proto, out_path: Path) -> None:
     """Save under a temporary name and rename: an interrupted save leaves no half model."""
     import onnx
 
-    from engines.atomic import write_atomic
+    from fer_live.engines.atomic import write_atomic
 
     write_atomic(out_path, lambda temporary: onnx.save(proto, str(temporary)))
 

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.convert.onnx_export import save_onnx_atomic, set_spec_metadata
-from engines.errors import UnknownNameError
-from engines.spec import ModelSpec
+from fer_live.engines.convert.onnx_export import save_onnx_atomic, set_spec_metadata
+from fer_live.engines.errors import UnknownNameError
+from fer_live.engines.spec import ModelSpec
 
 CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
 ACTIVATION_SCHEMES = {"cpu": "asymmetric-uint8", "tensorrt": "symmetric-int8"}

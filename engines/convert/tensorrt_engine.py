@@ -15,11 +15,11 @@ import hashlib
 import logging
 from pathlib import Path
 
-from engines.atomic import write_atomic
-from engines.backends.cuda_runtime import gpu_name, require_tensorrt
-from engines.errors import ModelFileError, ProcessingError
-from engines.model_files import ONNX_FILES
-from engines.spec import ModelSpec
+from fer_live.engines.atomic import write_atomic
+from fer_live.engines.backends.cuda_runtime import gpu_name, require_tensorrt
+from fer_live.engines.errors import ModelFileError, ProcessingError
+from fer_live.engines.model_files import ONNX_FILES
+from fer_live.engines.spec import ModelSpec
 
 log = logging.getLogger(__name__)
 ENGINE_DIR = "engines"
@@ -98,7 +98,7 @@ def record_engine(engine: Path, onnx_path: Path, extra: dict | None = None) -> P
     """Write the engine's integrity record: its SHA-256 and that of the ONNX it was built from.
     A TensorRT engine is native code's input: one placed in a model folder by someone else, or
     left from another ONNX, must never be deserialized (verify_engine)."""
-    from engines.artifacts import write_json_atomic
+    from fer_live.engines.artifacts import write_json_atomic
 
     record = {"engine_sha256": _sha256(engine), "onnx_sha256": _sha256(onnx_path), **(extra or {})}
     write_json_atomic(record_path(engine), record)
@@ -126,7 +126,7 @@ def verify_engine(engine: Path, onnx_path: Path) -> None:
 
 
 def _require_symmetric_activations(int8_path: Path) -> None:
-    from engines.convert.quantize import ACTIVATION_SCHEMES, activation_scheme
+    from fer_live.engines.convert.quantize import ACTIVATION_SCHEMES, activation_scheme
 
     if activation_scheme(int8_path) != ACTIVATION_SCHEMES["tensorrt"]:
         raise ModelFileError(
