@@ -21,6 +21,7 @@ import numpy as np
 
 from fer_live.engines.errors import FerError, InputFileError, UsageError
 from fer_live.engines.labels import EMOTIONS
+from fer_live.realtime.still import face_fields, faces_in_image
 from fer_live.realtime.worker import ModelChoice, ModelWorker
 
 COLORS = ("bgr", "rgb")
@@ -93,8 +94,6 @@ class Recognizer:
     def detect(self, image: ImageLike, color: str = "bgr") -> list[Face]:
         """Every face of one image with its emotion. image: a uint8 array (H×W×3 in `color`
         order, OpenCV's BGR by default, or H×W gray), an image file path, or a PIL image."""
-        from fer_live.realtime.still import faces_in_image
-
         boxes, probs = faces_in_image(
             self._worker.model, self._worker.detector, _to_bgr(image, color), self.margin
         )
@@ -204,14 +203,13 @@ def to_dataframe(frames: Sequence[VideoFrame]):
 
 
 def _face(xyxy, score, probs, face_id) -> Face:
-    x1, y1, x2, y2 = (round(float(v)) for v in xyxy)
-    best = int(np.argmax(probs))
+    fields = face_fields(xyxy, probs)
     return Face(
-        (x1, y1, x2 - x1, y2 - y1),
+        fields["box"],
         float(score),
-        EMOTIONS[best],
-        float(probs[best]),
-        {label: float(p) for label, p in zip(EMOTIONS, probs, strict=True)},
+        fields["label"],
+        fields["confidence"],
+        fields["probabilities"],
         None if face_id is None else int(face_id),
     )
 

@@ -23,3 +23,21 @@ def faces_in_image(
         return boxes, np.zeros((0, len(EMOTIONS)), np.float32)
     probs = model.predict_crops(crop_faces(image, boxes.xyxy, margin)).probs
     return boxes, probs.astype(np.float32)
+
+
+def face_fields(xyxy, probs: np.ndarray, digits: int | None = None) -> dict:
+    """What every interface reports of one face: box (x, y, w, h in whole pixels), the most
+    probable emotion, its probability and every emotion's (EMOTIONS order), rounded to `digits`
+    (JSON answers) or not (the Python API)."""
+    x1, y1, x2, y2 = (round(float(v)) for v in xyxy)
+    best = int(np.argmax(probs))
+
+    def number(value) -> float:
+        return float(value) if digits is None else round(float(value), digits)
+
+    return {
+        "box": (x1, y1, x2 - x1, y2 - y1),
+        "label": EMOTIONS[best],
+        "confidence": number(probs[best]),
+        "probabilities": {e: number(p) for e, p in zip(EMOTIONS, probs, strict=True)},
+    }

@@ -37,9 +37,8 @@ from starlette.exceptions import HTTPException
 
 from fer_live.engines import __version__
 from fer_live.engines.errors import FerError
-from fer_live.engines.labels import EMOTIONS
 from fer_live.realtime.detectors import make_detector
-from fer_live.realtime.still import faces_in_image
+from fer_live.realtime.still import face_fields, faces_in_image
 from fer_live.realtime.web.jobs import OUTPUTS, JobQueue
 from fer_live.realtime.web.live import LiveConnection
 from fer_live.realtime.web.models import ModelCache
@@ -171,25 +170,10 @@ def create_app(settings: ServeSettings) -> FastAPI:
         model = models.get(*models.default)
         async with image_lock:
             boxes, probs = await run_in_threadpool(faces_in_image, model, image_detector, image)
-        faces = []
-        for (x1, y1, x2, y2), score, row in zip(boxes.xyxy, boxes.scores, probs, strict=True):
-            best = int(np.argmax(row))
-            faces.append(
-                {
-                    "box": [
-                        round(float(x1)),
-                        round(float(y1)),
-                        round(float(x2 - x1)),
-                        round(float(y2 - y1)),
-                    ],
-                    "score": round(float(score), 4),
-                    "label": EMOTIONS[best],
-                    "confidence": round(float(row[best]), 4),
-                    "probabilities": {
-                        e: round(float(p), 4) for e, p in zip(EMOTIONS, row, strict=True)
-                    },
-                }
-            )
+        faces = [
+            {**face_fields(box, row, digits=4), "score": round(float(score), 4)}
+            for box, score, row in zip(boxes.xyxy, boxes.scores, probs, strict=True)
+        ]
         return {"faces": faces}
 
     def job_json(job) -> dict:

@@ -22,11 +22,11 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from fer_live.engines.errors import FerError, UsageError
-from fer_live.engines.labels import EMOTIONS
 from fer_live.engines.store import MODES
 from fer_live.realtime.detectors import make_detector
 from fer_live.realtime.pipeline import Pipeline, PipelineOptions
 from fer_live.realtime.sources import LatestSlot
+from fer_live.realtime.still import face_fields
 from fer_live.realtime.types import FaceResult, Frame
 from fer_live.realtime.web.models import ModelCache
 
@@ -152,13 +152,5 @@ class LiveConnection:
 
 
 def _face_json(face: FaceResult) -> dict:
-    x1, y1, x2, y2 = (round(float(v)) for v in face.box)
-    probs = face.smoothed
-    best = int(np.argmax(probs))
-    return {
-        "id": int(face.face_id),
-        "box": [x1, y1, x2 - x1, y2 - y1],
-        "label": EMOTIONS[best],
-        "confidence": round(float(probs[best]), 4),
-        "probabilities": {e: round(float(p), 4) for e, p in zip(EMOTIONS, probs, strict=True)},
-    }
+    # Smoothed probabilities: equal to the raw ones when the page turned smoothing off.
+    return {"id": int(face.face_id), **face_fields(face.box, face.smoothed, digits=4)}
