@@ -54,7 +54,6 @@ class LiveConnection:
         self.slot = LatestSlot()
         self._detector_name, self._min_score = detector, min_score
         self._settings_changed = threading.Event()
-        self._pending: dict[int, tuple[int, float]] = {}  # pipeline index -> (seq, received at)
         self._started = time.perf_counter()
         self._thread = threading.Thread(target=self._run, name="fer-serve-live", daemon=True)
         self._thread.start()
@@ -110,8 +109,7 @@ class LiveConnection:
                 pipeline = Pipeline(model, detector, options)
                 name = self.model_name
                 for result in pipeline.run(self._frames()):
-                    seq, received_at = self._pending.pop(result.frame.index)
-                    self.send(self._message(seq, received_at, result.faces, name))
+                    self.send(self._message(result.frame, result.faces, name))
         except Exception as error:  # never a silent dead thread: the page shows the reason
             log.exception("live connection failed")
             message = error.message if isinstance(error, FerError) else f"server error: {error}"
@@ -120,11 +118,10 @@ class LiveConnection:
             detector.close()
 
     def _frames(self) -> Iterator[Frame]:
-        """Decoded newest frames until the settings change or the connection ends."""
+        """Decoded newest frames until the settings change or the connection ends. A frame's
+        index is the browser's frame number, its timestamp the server's receiving time."""
         import cv2
 
-        self._pending.clear()
-        index = 0
         while not self._settings_changed.is_set():
             got, item = self.slot.take(IDLE_POLL_S)
             if not got:
@@ -136,14 +133,13 @@ class LiveConnection:
             if image is None or max(image.shape[:2]) > MAX_SIDE:
                 self.send({"type": "error", "error": f"frame {seq} is not a JPEG or PNG image"})
                 continue
-            self._pending[index] = (seq, received_at)
-            yield Frame(image, index, received_at - self._started)
-            index += 1
+            yield Frame(image, seq, received_at - self._started)
 
-    def _message(self, seq: int, received_at: float, faces: list[FaceResult], model: str) -> dict:
+    def _message(self, frame: Frame, faces: list[FaceResult], model: str) -> dict:
+        received_at = self._started + frame.timestamp_s
         return {
             "type": "result",
-            "seq": seq,
+            "seq": frame.index,
             "model": model,
             "server_ms": round((time.perf_counter() - received_at) * 1000, 1),
             "dropped": self.slot.dropped,

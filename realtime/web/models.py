@@ -11,7 +11,7 @@ import threading
 from fer_live.engines.model import FerModel
 from fer_live.engines.store import available_names
 
-MAX_LOADED = 4  # distinct (model, mode) pairs kept in memory; the oldest other one is closed
+MAX_LOADED = 4  # distinct (model, mode) pairs kept; beyond it the oldest non-default is dropped
 
 
 class ModelCache:
