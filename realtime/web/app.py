@@ -39,7 +39,7 @@ from fer_live.engines import __version__
 from fer_live.engines.errors import FerError
 from fer_live.realtime.detectors import make_detector
 from fer_live.realtime.still import face_fields, faces_in_image
-from fer_live.realtime.web.jobs import OUTPUTS, JobQueue
+from fer_live.realtime.web.jobs import OUTPUTS, UPLOAD_NAME, JobQueue
 from fer_live.realtime.web.live import LiveConnection
 from fer_live.realtime.web.models import ModelCache
 from fer_live.realtime.worker import ModelChoice
@@ -208,7 +208,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
         job_id, folder = jobs.new_folder()
         name = Path(upload.filename or "upload").name[:200]
         try:
-            await copy_upload(upload, folder / "video.upload", max_upload)
+            await copy_upload(upload, folder / UPLOAD_NAME, max_upload)
             job = await run_in_threadpool(jobs.submit, job_id, folder, name)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 JOB_ID = re.compile(r"[0-9a-f]{16}")
 STEM = "video"
+UPLOAD_NAME = f"{STEM}.upload"  # where the API writes an upload inside its job folder
 # name in the API -> file in the job's out/ folder
 OUTPUTS = {
     "csv": f"{STEM}.csv",
@@ -57,7 +58,7 @@ class Job:
 
     @property
     def input_path(self) -> Path:
-        return self.folder / f"{STEM}.upload"
+        return self.folder / UPLOAD_NAME
 
     @property
     def out_dir(self) -> Path:
