@@ -76,6 +76,10 @@ def main(
         Path | None, typer.Option("--json", help="write rows + header here")
     ] = None,
     compare: Annotated[Path | None, typer.Option(help="an earlier --json to compare with")] = None,
+    record: Annotated[
+        bool,
+        typer.Option(help="also store each timing and the parameter count in the model's folder"),
+    ] = False,
 ) -> None:
     def work() -> None:
         from fer_live.benchmarks.machine import machine_header
@@ -136,6 +140,11 @@ def main(
             from fer_live.engines.artifacts import write_json_atomic
 
             write_json_atomic(json_path, {"header": machine_header(), "rows": rows})
+        if record:
+            from fer_live.benchmarks.record import record_rows
+
+            written = record_rows(rows)
+            stderr_console().print(f"recorded in the metrics of: {', '.join(written) or 'none'}")
         if earlier is not None:
             print_rows(compare_rows(earlier, rows), title=f"compared with {compare}")
         if rows and all("skipped" in row for row in rows):

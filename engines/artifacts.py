@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import json
+import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +48,26 @@ def save_keras_artifact(model: Any, spec: ModelSpec, folder: Path, info: dict[st
     return folder
 
 
+def invoked_command() -> str:
+    """The command line this process was started with, as a user would type it again:
+    `fer-eval --model ...` for a console script, `python -m module ...` for a module."""
+    script = Path(sys.argv[0]).name
+    if script.startswith("fer-"):
+        return shlex.join([script, *sys.argv[1:]])
+    original = list(getattr(sys, "orig_argv", sys.argv))
+    if "-m" in original:
+        return shlex.join(["python", *original[original.index("-m") :]])
+    return shlex.join(["python", *sys.argv])
+
+
 def record_metrics(folder: Path, key: str, metrics: dict[str, Any]) -> None:
-    """Merge one measurement (e.g. "PrivateTest/onnxruntime/int8") into the folder's metrics."""
+    """Merge one measurement (e.g. "PrivateTest/onnxruntime/int8") into the folder's metrics,
+    stamped with the command that produced it and when, so every number can be reproduced."""
     path = folder / METRICS_FILE
     data = read_json(path)
-    data[key] = metrics
+    data[key] = {
+        **metrics,
+        "command": invoked_command(),
+        "recorded": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
     write_json_atomic(path, data)

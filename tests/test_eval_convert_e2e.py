@@ -53,6 +53,7 @@ def test_fer_convert_int8_records_its_cost(fer2013, model_dir, tmp_path):
     metrics = json.loads((folder / "metrics.json").read_text())
     cost = metrics["conversion/int8"]
     assert cost["n"] == 3589 and 0 <= cost["agreement"] <= 1
+    assert cost["command"].startswith(f"fer-convert {folder} --to int8")
     assert metrics["calibration/int8"]["split"] == "Training"
     assert metrics["calibration/int8"]["activations"] == "asymmetric-uint8"
     fp16 = run_command("fer-convert", str(folder), "--to", "fp16")

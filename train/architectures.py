@@ -55,7 +55,7 @@ def build_model(name: str, binary: bool = False, **kwargs: Any):
     return get_architecture(name).build(binary=binary, **kwargs)
 
 
-def _output_layer(binary: bool):
+def output_layer(binary: bool):
     import keras
 
     # float32 output keeps softmax/sigmoid exact under the mixed_bfloat16 policy.
@@ -118,7 +118,7 @@ def build_five_layer(binary: bool = False, **_: Any):
     x = keras.layers.Flatten(name="flatten")(x)
     x = _dense_block(x, 512, 1)
     x = _dense_block(x, 256, 2)
-    return keras.Model(inputs, _output_layer(binary)(x), name="five_layer")
+    return keras.Model(inputs, output_layer(binary)(x), name="five_layer")
 
 
 @register("six_layer", _spec(GRAY48, "six_layer"), params=34_545_159)
@@ -129,7 +129,7 @@ def build_six_layer(binary: bool = False, **_: Any):
     inputs = keras.Input((48, 48, 1), name="face")
     x = custom_trunk(inputs, (128, 256, 512, 1024, 1024, 2048))
     x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
-    return keras.Model(inputs, _output_layer(binary)(x), name="six_layer")
+    return keras.Model(inputs, output_layer(binary)(x), name="six_layer")
 
 
 def _transfer_head(backbone, name: str, binary: bool):
@@ -137,7 +137,7 @@ def _transfer_head(backbone, name: str, binary: bool):
 
     x = keras.layers.Flatten(name="flatten")(backbone.output)
     x = _dense_block(x, 256, 1)
-    return keras.Model(backbone.input, _output_layer(binary)(x), name=name)
+    return keras.Model(backbone.input, output_layer(binary)(x), name=name)
 
 
 def _backbone_weights(backbone_weights: str | None) -> tuple[str | None, str | None]:
@@ -184,7 +184,7 @@ def build_efficientnet_lite0(binary: bool = False, backbone_weights: str | None 
     from fer_live.train.efficientnet_lite import build_efficientnet_lite0_classifier
 
     return build_efficientnet_lite0_classifier(
-        GRAY_LITE.input_shape, _output_layer(binary), backbone_weights
+        GRAY_LITE.input_shape, output_layer(binary), backbone_weights
     )
 
 
@@ -226,4 +226,4 @@ def build_compact_resnet(binary: bool = False, **_: Any):
         x = _residual_block(x, filters, stride, f"block{index}")
     x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
     x = keras.layers.Dropout(0.3, name="head_drop")(x)
-    return keras.Model(inputs, _output_layer(binary)(x), name="compact_resnet")
+    return keras.Model(inputs, output_layer(binary)(x), name="compact_resnet")
