@@ -10,6 +10,8 @@ box IoU (pairs under 0.3 are no pair). Reported:
 - share of paired face-frames with the same label (argmax of the raw probabilities);
 - faces per frame of each run;
 - the longest time a face of the per-frame run (its track) went without a pair: a face missed;
+- how often the per-frame run's own label changes from one frame to the next within a track:
+  the model's flicker, which bounds how well any carried box can keep its labels;
 - the detector's share of frames and the model's share of faces in the saving run;
 - frames per second of each run in this process (pipeline only: no decoding, drawing or writing).
 """
@@ -42,6 +44,7 @@ class Agreement:
     faces_per_frame_reference: float
     faces_per_frame: float
     longest_miss_s: float
+    reference_label_changes: float
     detector_share: float
     model_share: float
     fps_reference: float
@@ -106,6 +109,20 @@ def compare(reference: list[FrameResult], candidate: list[FrameResult]) -> dict[
     }
 
 
+def label_changes(results: list[FrameResult]) -> float:
+    """Share of a track's consecutive face-frames whose label (raw argmax) differs."""
+    last: dict[int, int] = {}
+    changes = pairs = 0
+    for result in results:
+        for face in result.faces:
+            label = int(face.probs.argmax())
+            if face.face_id in last:
+                pairs += 1
+                changes += label != last[face.face_id]
+            last[face.face_id] = label
+    return changes / pairs if pairs else 0.0
+
+
 def _frame_s(results: list[FrameResult]) -> float:
     if len(results) < 2:
         return 0.0
@@ -119,6 +136,7 @@ def measure(model, detector, frames: list[Frame], options: PipelineOptions) -> A
     return Agreement(
         frames=len(frames),
         **compare(reference, candidate),
+        reference_label_changes=label_changes(reference),
         detector_share=pipeline.keyframes.detector_share,
         model_share=pipeline.faces_classified / max(pipeline.faces_seen, 1),
         fps_reference=fps_reference,
@@ -135,6 +153,9 @@ def main(
     model: str = "five_layer",
     detector: str = "mediapipe",
     batch_frames: Annotated[int, typer.Option(min=1, max=256)] = 8,
+    max_interval: Annotated[
+        int, typer.Option(min=1, max=64, help="longest gap between key frames (default 8)")
+    ] = 8,
     json_path: Annotated[Path | None, typer.Option("--json")] = None,
 ) -> None:
     def work() -> None:
@@ -144,7 +165,7 @@ def main(
 
         loaded = FerModel.open(model)
         face_detector = make_detector(detector)
-        options = PipelineOptions(batch_frames=batch_frames)
+        options = PipelineOptions(batch_frames=batch_frames, detect_max_interval=max_interval)
         rows = {}
         try:
             for clip in clips:

@@ -60,7 +60,7 @@ BatchFrames = Annotated[
 
 
 def parse_detect_every(value: str | None) -> int | None:
-    """"auto" -> 0 (adaptive key frames); "N" -> N >= 1 (1: detect on every frame)."""
+    """ "auto" -> 0 (adaptive key frames); "N" -> N >= 1 (1: detect on every frame)."""
     if value is None or value == "auto":
         return 0 if value == "auto" else value
     try:

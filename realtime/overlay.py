@@ -115,9 +115,7 @@ def _bars(image: np.ndarray, face: FaceResult, faces: list[FaceResult], scale: f
         image.shape[:2], panel, [np.asarray(f.box, float) for f in faces], int(6 * scale)
     )
     overlay = image.copy()
-    cv2.rectangle(
-        overlay, (x_left, y_top), (x_left + panel[0], y_top + panel[1]), (0, 0, 0), -1
-    )
+    cv2.rectangle(overlay, (x_left, y_top), (x_left + panel[0], y_top + panel[1]), (0, 0, 0), -1)
     cv2.addWeighted(overlay, 0.5, image, 0.5, 0, dst=image)
     x0, y0 = x_left + 4, y_top + 4
     lines = [(f"face #{face.face_id}", None), *zip(EMOTIONS, face.smoothed, strict=True)]

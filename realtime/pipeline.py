@@ -35,6 +35,7 @@ class PipelineOptions:
     track_iou: float = 0.2
     track_max_age_s: float = 1.0
     detect_every: int = 0  # 0: adaptive key frames; N: every N-th frame; 1: every frame
+    detect_max_interval: int = 8  # adaptive key frames: the longest run of frames between them
     reuse_change: float = 0.0  # mean |Δ| (0..1) of a face's 24×24 gray thumbnail; 0: never reuse
     reuse_max_s: float = 0.5
 
@@ -65,7 +66,10 @@ class Pipeline:
         self.detector = detector
         self.options = options or PipelineOptions()
         self.keyframes = KeyFrameDetector(
-            detector, KeyFrameOptions(interval=self.options.detect_every)
+            detector,
+            KeyFrameOptions(
+                interval=self.options.detect_every, max_interval=self.options.detect_max_interval
+            ),
         )
         self.tracker = IouTracker(self.options.track_iou, self.options.track_max_age_s)
         self.inference_calls = 0

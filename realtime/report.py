@@ -109,7 +109,11 @@ def plot_timeline(
     panels = max(len(chosen), 1)
     # Constrained layout keeps the legend outside the panels, under them, never over the data.
     figure, axes = plt.subplots(
-        panels, 1, figsize=(10, 2.0 * panels + 1.0), sharex=True, squeeze=False,
+        panels,
+        1,
+        figsize=(10, 2.0 * panels + 1.0),
+        sharex=True,
+        squeeze=False,
         layout="constrained",
     )
     colors = [tuple(c / 255 for c in COLORS[emotion][::-1]) for emotion in EMOTIONS]

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 EXECUTORS = ("local", "ray")
 
+
 def refuse_shared_outputs(files: list[Path], options: VideoOptions) -> None:
     """Two inputs whose outputs would get the same names (`a/clip.mp4` and `b/clip.mp4` with one
     --output-dir, or `clip.mp4` and `clip.avi` side by side): the second would silently replace
@@ -156,9 +157,7 @@ class _progress_display:
             disable=quiet,
         )
         # Unknown counts (0: some containers lack one) leave the total open: no false ETA.
-        self.task = self.progress.add_task(
-            "frames", total=total_frames or None, files=0, fps=0.0
-        )
+        self.task = self.progress.add_task("frames", total=total_frames or None, files=0, fps=0.0)
         self.started = time.perf_counter()
 
     def __call__(self, files_done: int, frames: int) -> None:

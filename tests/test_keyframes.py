@@ -118,6 +118,25 @@ def test_key_frames_agree_with_per_frame_processing_on_the_shared_clips(media, c
     assert abs(agreement.faces_per_frame - agreement.faces_per_frame_reference) <= 0.05
 
 
+def test_label_changes_count_consecutive_frames_of_each_track():
+    from fer_live.benchmarks.agreement import label_changes
+    from fer_live.realtime.types import FaceResult, FrameResult, Timings
+
+    def result(index: int, labels: dict[int, int]) -> FrameResult:
+        faces = [
+            FaceResult(face_id, np.zeros(4, np.float32), 1.0, np.eye(7)[label], np.eye(7)[label])
+            for face_id, label in labels.items()
+        ]
+        return FrameResult(
+            Frame(np.zeros((4, 4, 3), np.uint8), index, index / 30), faces, Timings()
+        )
+
+    # track 1: happy, happy, sad (1 change in 2 pairs); track 2: angry, angry (0 in 1)
+    results = [result(0, {1: 3, 2: 0}), result(1, {1: 3, 2: 0}), result(2, {1: 4})]
+    assert label_changes(results) == pytest.approx(1 / 3)
+    assert label_changes([]) == 0.0
+
+
 def test_a_box_carried_off_the_frame_is_dropped_and_forces_a_key_frame():
     detector = CountingDetector(box=(600, 40, 640, 100))  # at the right edge
     keyframes = KeyFrameDetector(detector, KeyFrameOptions(interval=8))
