@@ -86,3 +86,13 @@ def test_fer_bench_record_stores_timing_cpu_and_command(fer2013, tmp_path):
     assert metrics["parameters"]["parameters"] > 3_000_000
     # the accuracy figures already there are kept
     assert "PrivateTest/single/onnxruntime/int8" in metrics
+
+
+@pytest.mark.parametrize(
+    "folder", sorted(p for p in SHIPPED_DIR.iterdir() if (p / "metrics.json").is_file())
+)
+def test_every_shipped_figure_names_the_command_behind_it(folder):
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics, folder
+    for key, entry in metrics.items():
+        assert str(entry.get("command", "")).startswith(("fer-", "python -m ")), (folder, key)
