@@ -96,3 +96,15 @@ def test_every_shipped_figure_names_the_command_behind_it(folder):
     assert metrics, folder
     for key, entry in metrics.items():
         assert str(entry.get("command", "")).startswith(("fer-", "python -m ")), (folder, key)
+
+
+def test_models_table_shows_the_recorded_figures():
+    from fer_live.benchmarks.models_table import model_row
+
+    metrics = json.loads((SHIPPED_DIR / "five_layer" / "metrics.json").read_text())
+    row = model_row("five_layer", "PrivateTest", 32)
+    one_pass = metrics["PrivateTest/single/onnxruntime/int8"]
+    assert row["accuracy one pass"] == f"{one_pass['accuracy']:.4f}"
+    assert row["accuracy flip"] == row["accuracy default"]  # five_layer mirrors by default
+    timing = metrics.get("speed/onnxruntime/int8/batch32")
+    assert row["ms per face"] == ("—" if timing is None else f"{timing['per_face_ms']:.2f}")
