@@ -56,15 +56,25 @@ def resolve_precision(requested: str) -> str:
     return requested
 
 
+def tensorflow_installed() -> bool:
+    """Whether `import tensorflow` can work (an import hook that refuses it counts as absent)."""
+    try:
+        return importlib.util.find_spec("tensorflow") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def import_tensorflow_quietly() -> None:
     """Import TensorFlow (when installed) with fd 2 muted: its CUDA stub and absl write
     "Could not find cuda drivers" and "All log messages before absl::InitializeLog()" straight
     to the descriptor before TF_CPP_MIN_LOG_LEVEL is read, on every CPU-only run."""
-    if importlib.util.find_spec("tensorflow") is None:
+    if not tensorflow_installed():
         return
     from fer_live.realtime.quiet import native_stderr_muted
 
     with native_stderr_muted():
-        import tensorflow
-
+        try:
+            import tensorflow
+        except ImportError:  # a broken or partial install: fer-train goes on without it
+            return
         tensorflow.config.list_physical_devices()  # device probing logs "cuInit failed" once

@@ -91,10 +91,24 @@ def make_dataset(
     training: bool,
     soft: np.ndarray | None = None,
 ):
-    """tf.data pipeline: uint8 faces -> to_model_input per batch -> augmentation (training only).
+    """uint8 faces -> to_model_input per batch -> augmentation (training only), through tf.data.
 
     soft: the teacher's probabilities for these faces when distilling (training set only).
+    Without TensorFlow (a PyTorch-only GPU machine) the same batches come from a PyDataset.
     """
+    from fer_live.train.batches import FaceBatches, use_pydataset
+
+    if use_pydataset():
+        return FaceBatches(
+            faces.images,
+            _targets(faces, config, soft),
+            spec,
+            config.recipe.batch_size,
+            training,
+            config.seed,
+            config.recipe.random_erasing,
+            config.max_steps_per_epoch if training else None,
+        )
     import tensorflow as tf
 
     from fer_live.train.augment import make_augmenter
