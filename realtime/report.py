@@ -84,9 +84,14 @@ def with_gaps(rows: np.ndarray, gap_s: float | None = None) -> np.ndarray:
 
 
 def plot_timeline(
-    csv_path: Path, png_path: Path, min_track_s: float = 1.0, max_panels: int = 12
+    csv_path: Path,
+    png_path: Path,
+    min_track_s: float = 1.0,
+    max_panels: int = 12,
+    title: str | None = None,
 ) -> int:
-    """One panel per face id seen for at least `min_track_s`; returns the number of panels."""
+    """One panel per face id seen for at least `min_track_s`; returns the number of panels.
+    title: the figure's title (default: the CSV's stem, which is the input's)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -137,7 +142,7 @@ def plot_timeline(
         handles, labels = axes[0, 0].get_legend_handles_labels()
         figure.legend(handles, labels, loc="outside lower center", ncol=7, fontsize=8)
     axes[-1, 0].set_xlabel("time (s)")
-    figure.suptitle(csv_path.stem)
+    figure.suptitle(title or csv_path.stem)
     try:
         write_atomic(png_path, lambda temporary: figure.savefig(temporary, dpi=100))
     finally:

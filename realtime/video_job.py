@@ -50,6 +50,7 @@ class VideoOptions:
     detect_every: int = 0  # 0: adaptive key frames (realtime/keyframes.py); 1: every frame
     reuse_change: float = 0.0
     show_stats: bool = False  # per-stage ms on the annotated video
+    title: str | None = None  # the timeline plot's title (default: the input's stem)
 
 
 def output_dir_for(input_path: Path, options: VideoOptions) -> Path | str:
@@ -199,7 +200,10 @@ def process_video(
     timeline_panels = 0
     if not is_photo:
         timeline_panels = plot_timeline(
-            out_dir / f"{stem}.csv", out_dir / f"{stem}.timeline.png", options.min_track_s
+            out_dir / f"{stem}.csv",
+            out_dir / f"{stem}.timeline.png",
+            options.min_track_s,
+            title=options.title,
         )
     elapsed = time.perf_counter() - started
     summary = {

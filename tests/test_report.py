@@ -87,3 +87,21 @@ def test_wide_shot_hint_names_the_full_range_detector(media, tmp_path):
         "--output-dir", str(tmp_path / "talk"),
     )
     assert close.returncode == 0 and "mediapipe-full" not in close.stderr
+
+
+def test_timeline_title_defaults_to_the_csv_stem_and_can_be_given(tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    titles = []
+    original = matplotlib.figure.Figure.suptitle
+    monkeypatch.setattr(
+        matplotlib.figure.Figure,
+        "suptitle",
+        lambda self, text, **kw: titles.append(text) or original(self, text, **kw),
+    )
+    path = tmp_path / "video.csv"
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerow(CSV_COLUMNS)
+    plot_timeline(path, tmp_path / "a.png")
+    plot_timeline(path, tmp_path / "b.png", title="interview 3.mp4")
+    assert titles == ["video", "interview 3.mp4"]

@@ -176,7 +176,9 @@ class JobQueue:
 
         # Rename to the fixed stem fer-video names its outputs after (video.csv, ...).
         source = job.input_path.rename(job.folder / f"{STEM}.input")
-        outcome = self.worker.run(source, VideoOptions(output_dir=job.out_dir), on_frame)
+        # The plot is titled with the upload's own name, not the fixed stem.
+        options = VideoOptions(output_dir=job.out_dir, title=job.name)
+        outcome = self.worker.run(source, options, on_frame)
         source.unlink(missing_ok=True)  # the outputs are what is kept
         if job.cancel_requested:
             job.status = "cancelled"
