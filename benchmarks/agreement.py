@@ -7,7 +7,9 @@ from per-frame processing, on real clips with the real detector and model.
 Both runs see the same decoded frames. Per frame, faces of the two runs are paired greedily by
 box IoU (pairs under 0.3 are no pair). Reported:
 - median box IoU of the pairs;
-- share of paired face-frames with the same label (argmax of the raw probabilities);
+- share of paired face-frames with the same label: argmax of the raw probabilities (what
+  fer-video writes by default) and of the per-face smoothed ones (what fer-live shows and
+  `fer-video --smooth` writes; both runs smooth with the same alpha);
 - faces per frame of each run;
 - the longest time a face of the per-frame run (its track) went without a pair: a face missed;
 - how often the per-frame run's own label changes from one frame to the next within a track:
@@ -41,10 +43,12 @@ class Agreement:
     frames: int
     median_iou: float
     same_label: float
+    same_label_smoothed: float
     faces_per_frame_reference: float
     faces_per_frame: float
     longest_miss_s: float
     reference_label_changes: float
+    reference_label_changes_smoothed: float
     detector_share: float
     model_share: float
     fps_reference: float
@@ -73,7 +77,7 @@ def _run(model, detector, frames: list[Frame], options: PipelineOptions):
 
 def compare(reference: list[FrameResult], candidate: list[FrameResult]) -> dict[str, float]:
     """IoU, label agreement and misses of `candidate` against `reference`, frame by frame."""
-    ious, same, missing_since = [], [], {}
+    ious, same, same_smoothed, missing_since = [], [], [], {}
     longest_miss = 0.0
     for ref, new in zip(reference, candidate, strict=True):
         now = ref.frame.timestamp_s
@@ -93,6 +97,9 @@ def compare(reference: list[FrameResult], candidate: list[FrameResult]) -> dict[
                 used_new.add(col)
                 ious.append(overlap[row, col])
                 same.append(ref.faces[row].probs.argmax() == new.faces[col].probs.argmax())
+                same_smoothed.append(
+                    ref.faces[row].smoothed.argmax() == new.faces[col].smoothed.argmax()
+                )
                 paired.add(ref.faces[row].face_id)
         for face in ref.faces:
             if face.face_id in paired:
@@ -103,19 +110,21 @@ def compare(reference: list[FrameResult], candidate: list[FrameResult]) -> dict[
     return {
         "median_iou": float(np.median(ious)) if ious else 0.0,
         "same_label": float(np.mean(same)) if same else 0.0,
+        "same_label_smoothed": float(np.mean(same_smoothed)) if same_smoothed else 0.0,
         "faces_per_frame_reference": sum(len(r.faces) for r in reference) / len(reference),
         "faces_per_frame": sum(len(r.faces) for r in candidate) / len(candidate),
         "longest_miss_s": longest_miss,
     }
 
 
-def label_changes(results: list[FrameResult]) -> float:
-    """Share of a track's consecutive face-frames whose label (raw argmax) differs."""
+def label_changes(results: list[FrameResult], smoothed: bool = False) -> float:
+    """Share of a track's consecutive face-frames whose label (argmax of the raw or the smoothed
+    probabilities) differs."""
     last: dict[int, int] = {}
     changes = pairs = 0
     for result in results:
         for face in result.faces:
-            label = int(face.probs.argmax())
+            label = int((face.smoothed if smoothed else face.probs).argmax())
             if face.face_id in last:
                 pairs += 1
                 changes += label != last[face.face_id]
@@ -137,6 +146,7 @@ def measure(model, detector, frames: list[Frame], options: PipelineOptions) -> A
         frames=len(frames),
         **compare(reference, candidate),
         reference_label_changes=label_changes(reference),
+        reference_label_changes_smoothed=label_changes(reference, smoothed=True),
         detector_share=pipeline.keyframes.detector_share,
         model_share=pipeline.faces_classified / max(pipeline.faces_seen, 1),
         fps_reference=fps_reference,

@@ -32,6 +32,8 @@ LAST_CHECKPOINT = "last.keras"
 BEST_WEIGHTS = "best.weights.h5"
 STATE_FILE = "state.json"
 HISTORY_FILE = "history.csv"
+# Training faces that re-estimate the BN statistics of weights read from ONNX (--init-from).
+INIT_SAMPLE = 2048
 
 
 @dataclass(frozen=True)
@@ -294,7 +296,12 @@ def train_model(
         # A new schedule (warm restart) from trained weights: a run that ended before the
         # accuracy it could reach continues without replaying its epochs.
         log.info("starting from the weights of %s", config.init_from)
-        _load_initial_weights(model, config.init_from)
+        # An artifact without model.keras (INT8-only ones) also needs faces as the model sees
+        # them: its BN layers' statistics are re-estimated (train.onnx_weights).
+        rows = np.random.default_rng(config.seed).permutation(len(train))[:INIT_SAMPLE]
+        _load_initial_weights(
+            model, config.init_from, sample=lambda: to_model_input(train.images[rows], spec)
+        )
     initial_epoch = int(state.get("epoch", 0))
     if initial_epoch < epochs:
         model.fit(
@@ -312,19 +319,31 @@ def train_model(
     return export_best(config)
 
 
-def _load_initial_weights(model, artifact: Path) -> None:
+def _load_initial_weights(model, artifact: Path, sample=None) -> None:
     """Start from a trained artifact's weights.
 
-    Every layer whose name and weight shapes match is copied: the whole model for the same
-    architecture; for a related one, the shared part (six_layer's conv1-conv5 blocks are
-    five_layer's, so six_layer can start from a trained five_layer and learn only its 2048-filter
-    block and classifier from scratch; a binary variant keeps all but its output layer).
+    From model.keras, every layer whose name and weight shapes match is copied: the whole model
+    for the same architecture; for a related one, the shared part (six_layer's conv1-conv5 blocks
+    are five_layer's, so six_layer can start from a trained five_layer and learn only its
+    2048-filter block and classifier from scratch; a binary variant keeps all but its output
+    layer). An artifact that ships ONNX only gives the same architecture its weights through
+    train.onnx_weights; `sample()` returns model inputs for its folded BN statistics.
     """
     import keras
 
     from fer_live.engines.errors import ModelFileError
 
     source = artifact / "model.keras"
+    onnx_files = [artifact / name for name in ("model.onnx", "model.int8.onnx")]
+    if not source.is_file() and any(path.is_file() for path in onnx_files):
+        from fer_live.train.onnx_weights import load_onnx_weights
+
+        if sample is None:
+            raise ModelFileError(f"{artifact}: ONNX weights need sample faces for their BN layers")
+        onnx_file = next(path for path in onnx_files if path.is_file())
+        copied = load_onnx_weights(model, onnx_file, sample())
+        log.info("from %s: set %d layers (BN statistics re-estimated)", onnx_file, len(copied))
+        return
     try:
         trained = keras.models.load_model(source, compile=False)
     except (OSError, ValueError) as error:
