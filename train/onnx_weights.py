@@ -149,6 +149,13 @@ def _fit_folded_batch_norms(model, folded: dict[str, np.ndarray], sample: np.nda
     if not folded:
         return
     norms = [model.get_layer(name) for name in folded]
+    # First every BN as exactly x + b' (γ 1, mean 0, variance 1 − ε), so that each one's input
+    # in the probe is what the shipped model computes there; a BN still at its fresh
+    # initialisation would hand the layers after it inputs of another scale.
+    for layer in norms:
+        channels = folded[layer.name].shape[0]
+        ones, zeros = np.ones(channels, np.float32), np.zeros(channels, np.float32)
+        layer.set_weights([ones, folded[layer.name], zeros, ones - layer.epsilon])
     probe = keras.Model(model.inputs, [layer.input for layer in norms])
     outputs = probe.predict(sample, batch_size=256, verbose=0)
     if len(norms) == 1:
