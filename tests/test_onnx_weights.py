@@ -71,3 +71,18 @@ def test_onnx_weights_for_another_architecture_are_refused(faces):
     model = build_model("five_layer")
     with pytest.raises(ModelFileError, match="not in five_layer"):
         _load_initial_weights(model, COMPACT, sample=lambda: to_model_input(faces[0], spec))
+
+
+def test_onnx_weights_under_mixed_bfloat16_are_refused_with_the_fix(faces):
+    import keras
+
+    from fer_live.engines.errors import UsageError
+
+    spec = load_spec(COMPACT)
+    model = build_model("compact_resnet")
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        with pytest.raises(UsageError, match="float32"):
+            _load_initial_weights(model, COMPACT, sample=lambda: to_model_input(faces[0], spec))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
