@@ -38,7 +38,7 @@ def main(
     detector: opt.Detector = "mediapipe",
     min_score: opt.MinScore = 0.5,
     margin: opt.Margin = 0.2,
-    batch_frames: opt.BatchFrames = 8,
+    batch_frames: opt.BatchFrames = 32,
     detect_every: opt.DetectEvery = "auto",
     reuse_change: opt.ReuseChange = 0.0,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
