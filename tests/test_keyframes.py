@@ -95,9 +95,10 @@ def test_reuse_keeps_probabilities_of_an_unchanged_face(with_models):
 # Measured by `python -m fer_live.benchmarks.agreement` (README, speed): on the stage clip, the
 # default five_layer changes its label on 16% of faces when boxes move by 3% of their side, so
 # carried boxes agree on 90% of face-frames there; the talking head agrees on 98%.
+# Smoothed labels (what fer-live shows) agree more: 1.000 and 0.920 (2026-12-04).
 AGREEMENT = {
-    "talking_head_webcam_man.mp4": {"same_label": 0.95},
-    "hamilton_clip_stage_multiface.mp4": {"same_label": 0.88},
+    "talking_head_webcam_man.mp4": {"same_label": 0.95, "same_label_smoothed": 0.95},
+    "hamilton_clip_stage_multiface.mp4": {"same_label": 0.88, "same_label_smoothed": 0.90},
 }
 
 
@@ -114,6 +115,7 @@ def test_key_frames_agree_with_per_frame_processing_on_the_shared_clips(media, c
     assert agreement.median_iou >= 0.85
     assert agreement.longest_miss_s <= 0.5
     assert agreement.same_label >= AGREEMENT[clip]["same_label"]
+    assert agreement.same_label_smoothed >= AGREEMENT[clip]["same_label_smoothed"]
     assert agreement.detector_share <= 0.5
     assert abs(agreement.faces_per_frame - agreement.faces_per_frame_reference) <= 0.05
 
