@@ -43,16 +43,20 @@ def member_outputs(name: str, faces: np.ndarray) -> dict[str, np.ndarray]:
     """N×7 probabilities of one shipped network with the mirror off, on and as it ships."""
     from fer_live.engines.model import FerModel
 
-    outputs = {}
-    for flip in ("off", "on"):
-        with FerModel.open(name, mode="auto", flip=flip) as model:
-            parts = [
-                model.predict_crops(faces[start : start + BATCH]).probs
-                for start in range(0, len(faces), BATCH)
-            ]
-        outputs[flip] = np.concatenate(parts)
-    with FerModel.open(name, mode="auto") as model:
-        outputs["auto"] = outputs["on" if model.flip_state == "on" else "off"]
+    def predict(model: FerModel) -> np.ndarray:
+        parts = [
+            model.predict_crops(faces[start : start + BATCH]).probs
+            for start in range(0, len(faces), BATCH)
+        ]
+        return np.concatenate(parts)
+
+    with FerModel.open(name, mode="auto") as model:  # as it ships
+        own = "on" if model.flip_state == "on" else "off"
+        outputs = {own: predict(model)}
+    other = "off" if own == "on" else "on"
+    with FerModel.open(name, mode="auto", flip=other) as model:
+        outputs[other] = predict(model)
+    outputs["auto"] = outputs[own]
     return outputs
 
 

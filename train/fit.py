@@ -298,10 +298,11 @@ def train_model(
         log.info("starting from the weights of %s", config.init_from)
         # An artifact without model.keras (INT8-only ones) also needs faces as the model sees
         # them: its BN layers' statistics are re-estimated (train.onnx_weights).
-        rows = np.random.default_rng(config.seed).permutation(len(train))[:INIT_SAMPLE]
-        _load_initial_weights(
-            model, config.init_from, sample=lambda: to_model_input(train.images[rows], spec)
-        )
+        def sample() -> np.ndarray:
+            rows = np.random.default_rng(config.seed).permutation(len(train))[:INIT_SAMPLE]
+            return to_model_input(train.images[rows], spec)
+
+        _load_initial_weights(model, config.init_from, sample=sample)
     initial_epoch = int(state.get("epoch", 0))
     if initial_epoch < epochs:
         model.fit(
@@ -332,9 +333,10 @@ def _load_initial_weights(model, artifact: Path, sample=None) -> None:
     import keras
 
     from fer_live.engines.errors import ModelFileError
+    from fer_live.engines.model_files import KERAS_FILE, ONNX_FILES
 
-    source = artifact / "model.keras"
-    onnx_files = [artifact / name for name in ("model.onnx", "model.int8.onnx")]
+    source = artifact / KERAS_FILE
+    onnx_files = [artifact / ONNX_FILES[precision] for precision in ("fp32", "int8")]
     if not source.is_file() and any(path.is_file() for path in onnx_files):
         from fer_live.train.onnx_weights import load_onnx_weights
 
