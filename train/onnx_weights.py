@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_live.engines.convert.dequantize import dequantized_value
 from fer_live.engines.errors import ModelFileError
 
 # Path segments of tf2onnx tensor names that come after the layer's own name.
@@ -59,7 +60,8 @@ def read_onnx_layers(path: Path) -> list[OnnxLayer]:
         graph = onnx.load(str(path)).graph
     except Exception as error:  # onnx raises DecodeError, OSError, ...
         raise ModelFileError(f"{path}: not a readable ONNX file ({error})") from error
-    initializers = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+    protos = {init.name: init for init in graph.initializer}
+    initializers = {name: numpy_helper.to_array(init) for name, init in protos.items()}
     producers = {output: node for node in graph.node for output in node.output}
 
     def value(name: str) -> np.ndarray:
@@ -67,7 +69,7 @@ def read_onnx_layers(path: Path) -> list[OnnxLayer]:
             return initializers[name].astype(np.float32)
         node = producers.get(name)
         if node is not None and node.op_type == "DequantizeLinear":
-            return _dequantize(node, value)
+            return dequantized_value(node, protos)
         if node is not None and node.op_type == "Identity":
             return value(node.input[0])
         raise ModelFileError(f"{path}: weight {name} is computed in the graph, not stored")
@@ -177,20 +179,8 @@ def _source_name(name: str, producers: dict) -> str:
     return name.removesuffix("_quantized")
 
 
-def _dequantize(node, value) -> np.ndarray:
-    quantized = value(node.input[0])
-    scale = value(node.input[1])
-    zero = value(node.input[2]) if len(node.input) > 2 and node.input[2] else np.zeros_like(scale)
-    if scale.ndim == 0:
-        return (quantized - zero) * scale
-    axis = _attribute(node, "axis", 1)
-    shape = [1] * quantized.ndim
-    shape[axis] = -1
-    return (quantized - zero.reshape(shape)) * scale.reshape(shape)
-
-
 def _attribute(node, name: str, default: int) -> int:
-    for attribute in node.attribute:
-        if attribute.name == name:
-            return int(attribute.i)
-    return default
+    from onnx import helper
+
+    values = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    return int(values.get(name, default))

@@ -21,7 +21,8 @@ import numpy as np
 from fer_live.engines.errors import ModelFileError
 
 
-def _dequantized_value(node, initializers: dict) -> np.ndarray:
+def dequantized_value(node, initializers: dict) -> np.ndarray:
+    """(q - zero_point) * scale of a DequantizeLinear whose inputs are initializer protos."""
     from onnx import helper, numpy_helper
 
     quantized = numpy_helper.to_array(initializers[node.input[0]]).astype(np.float32)
@@ -78,7 +79,7 @@ def dequantize_qdq(int8_path: Path, out_path: Path) -> Path:
         if node.op_type != "DequantizeLinear":
             continue
         if node.input[0] in initializers:  # a weight or bias
-            value = _dequantized_value(node, initializers)
+            value = dequantized_value(node, initializers)
             new_initializers.append(numpy_helper.from_array(value, node.output[0]))
             dropped.append(node)
             continue
