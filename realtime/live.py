@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fer_live.engines.errors import UsageError
 from fer_live.engines.model import FerModel
+from fer_live.engines.threads import use_pipeline_threads
 from fer_live.realtime.detectors import make_detector
 from fer_live.realtime.pipeline import Pipeline, PipelineOptions
 from fer_live.realtime.session import RunStats, run_source
@@ -67,6 +68,7 @@ def display_available() -> bool:
 
 def run_live(options: LiveOptions) -> RunStats:
     check_live_options(options)
+    use_pipeline_threads()
     # Cheap checks first (source, then model), so a typo fails before any output file exists.
     with contextlib.ExitStack() as stack:
         source = stack.enter_context(

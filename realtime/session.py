@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -56,26 +57,31 @@ def run_source(
     """Process `source` until it ends, `max_frames`, a window closes or a stop signal."""
     stats = RunStats()
     started = time.perf_counter()
+    drawn_here = any(not hasattr(sink, "write_rendered") for sink in frame_outputs)
     try:
         with stop_on_signals() as stop:
             for result in pipeline.run(_limited(source, max_frames, stop)):
                 draw_started = time.perf_counter()
-                image = None
-                if frame_outputs:
-                    fps = stats.frames / max(time.perf_counter() - started, 1e-9)
-                    image = annotate(
-                        result.frame.image.copy(),
-                        result.faces,
-                        result.timings if show_stats else None,
-                        fps if show_stats else None,
-                    )
+                fps = stats.frames / max(time.perf_counter() - started, 1e-9)
+                render = partial(
+                    _annotated_copy,
+                    faces=result.faces,
+                    timings=result.timings.copy() if show_stats else None,
+                    fps=fps if show_stats else None,
+                )
+                # Drawn here only for an output that shows it now (a window); the mp4 sink
+                # draws on its encoding thread.
+                image = render(result.frame.image) if drawn_here else None
                 result.timings.add("draw", (time.perf_counter() - draw_started) * 1000)
                 write_started = time.perf_counter()
                 for sink in outputs:
                     sink.write(result.frame, result.faces)
                 keep_going = True
                 for sink in frame_outputs:
-                    keep_going = sink.write(image) is not False and keep_going
+                    if hasattr(sink, "write_rendered"):
+                        sink.write_rendered(result.frame.image, render)
+                    else:
+                        keep_going = sink.write(image) is not False and keep_going
                 result.timings.add("write", (time.perf_counter() - write_started) * 1000)
                 stats.add(result)
                 if on_frame is not None:
@@ -88,6 +94,10 @@ def run_source(
     finally:
         stats.seconds = time.perf_counter() - started
     return stats
+
+
+def _annotated_copy(image: np.ndarray, faces, timings, fps) -> np.ndarray:
+    return annotate(image.copy(), faces, timings, fps)
 
 
 def _limited(source: Source, max_frames: int | None, stop):

@@ -155,21 +155,33 @@ class VideoSink:
 
     def _encode(self) -> None:
         while True:
-            image = self._queue.get()
-            if image is None:
+            item = self._queue.get()
+            if item is None:
                 return
             try:
-                self._writer.write(image)
+                image, render = item
+                if render is not None:
+                    image = render(image)
+                self._writer.write(self._sized(image))
                 self.frames += 1
             except Exception as error:  # keep draining so the producer never blocks forever
                 self.error = str(error)
 
-    def write(self, image: np.ndarray) -> None:
+    def _sized(self, image: np.ndarray) -> np.ndarray:
         if (image.shape[1], image.shape[0]) != self.size:
             import cv2
 
             image = cv2.resize(image, self.size)
-        self._queue.put(image)
+        return image
+
+    def write(self, image: np.ndarray) -> None:
+        self._queue.put((image, None))
+
+    def write_rendered(self, image: np.ndarray, render) -> None:
+        """Queue `image` to be drawn on by `render(image) -> image` on the encoding thread, so
+        the overlay's cost leaves the thread that runs the model. `image` must not change after
+        this call (render draws on a copy)."""
+        self._queue.put((image, render))
 
     def _finish_encoding(self) -> bool:
         if not self._thread.is_alive():

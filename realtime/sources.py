@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_live.engines.errors import SourceError
+from fer_live.engines.threads import decoder_threads
 from fer_live.realtime.quiet import native_stderr_muted
 from fer_live.realtime.types import Frame
 
@@ -103,7 +104,7 @@ class VideoFileSource(Source):
 
         self.name = str(path)
         self.stride = max(1, stride)
-        self.capture = cv2.VideoCapture(str(path))
+        self.capture = _open_file_capture(path, cv2)
         if not self.capture.isOpened():
             self.capture.release()
             raise SourceError(f"{path}: cannot open as a video (unsupported or corrupt file)")
@@ -122,7 +123,13 @@ class VideoFileSource(Source):
         index = 0
         try:
             while not self._stop.is_set():
-                ok, image = self.capture.read()
+                if not self.capture.grab():
+                    break
+                if index % self.stride:  # skipped by --stride: decoded, never converted
+                    index += 1
+                    self.frames_decoded = index
+                    continue
+                ok, image = self.capture.retrieve()
                 if not ok:
                     break
                 position_ms = self.capture.get(cv2.CAP_PROP_POS_MSEC)
@@ -132,8 +139,7 @@ class VideoFileSource(Source):
                     else index / self.fps
                 )
                 self.frames_decoded = index + 1
-                if index % self.stride == 0:
-                    self._put(Frame(to_bgr(image), index, float(timestamp)))
+                self._put(Frame(to_bgr(image), index, float(timestamp)))
                 index += 1
             if not self._stop.is_set() and _cut_short(index, self.frame_count):
                 self.decode_error = (
@@ -162,6 +168,19 @@ class VideoFileSource(Source):
     def close(self) -> None:
         self._stop.set()
         _release_when_reader_ends(self._thread, self.capture, 5.0, self.name)
+
+
+def _open_file_capture(path: Path, cv2):
+    """A capture with as many FFmpeg decoding threads as engines.threads says (one inside the
+    pipeline, whose own threads use the other core); the backend's defaults where the setting
+    is refused."""
+    threads = decoder_threads()
+    if threads:
+        capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, threads])
+        if capture.isOpened():
+            return capture
+        capture.release()
+    return cv2.VideoCapture(str(path))
 
 
 def _release_when_reader_ends(thread, capture, timeout_s: float, name: str) -> None:

@@ -65,6 +65,9 @@ class Timings:
     def add(self, stage: str, milliseconds: float) -> None:
         self.ms[stage] = self.ms.get(stage, 0.0) + milliseconds
 
+    def copy(self) -> Timings:
+        return Timings(dict(self.ms))
+
 
 @dataclass(frozen=True)
 class FaceResult:

@@ -29,7 +29,12 @@ from fer_live.realtime.destinations import (
     publish,
 )
 from fer_live.realtime.pipeline import Pipeline, PipelineOptions
-from fer_live.realtime.report import TrackSummary, overall_summary, plot_timeline
+from fer_live.realtime.report import (
+    TrackSummary,
+    import_plotting_in_background,
+    overall_summary,
+    plot_timeline,
+)
 from fer_live.realtime.session import RunStats, run_source
 from fer_live.realtime.sinks import CsvSink, ImageSink, VideoSink, finalise_or_discard
 from fer_live.realtime.sources import IMAGE_SUFFIXES, ImageSource, open_source
@@ -176,6 +181,8 @@ def process_video(
         collector = _TrackCollector(options.smooth)
         frame_outputs = []
         is_photo = isinstance(source, ImageSource)
+        if not is_photo:
+            import_plotting_in_background()
         if is_photo:
             # A photo: its annotated copy in its own format, no one-frame mp4, no timeline.
             photo = ImageSink(out_dir / annotated_image_name(stem, input_path.suffix or ".png"))

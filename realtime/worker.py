@@ -41,8 +41,10 @@ class ModelWorker:
 
     def __init__(self, choice: ModelChoice) -> None:
         from fer_live.engines.model import FerModel
+        from fer_live.engines.threads import use_pipeline_threads
         from fer_live.realtime.detectors import make_detector
 
+        use_pipeline_threads()
         self.model = FerModel.open(
             choice.model, choice.mode, choice.backend, choice.precision, choice.flip
         )

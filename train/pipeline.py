@@ -49,7 +49,21 @@ def train_to_artifact(
     limit: int | None,
     seed: int,
     command: str,
+    engine: str = "keras",
 ) -> Path:
+    if engine == "torch":
+        return _train_with_torch(
+            architecture=architecture, data=data, out=out, run_dir=run_dir, variant=variant,
+            recipe_name=recipe_name, precision=precision, epochs=epochs,
+            learning_rate=learning_rate, split_scheme=split_scheme, resume=resume,
+            max_steps=max_steps, limit=limit, seed=seed, command=command,
+            refused={
+                "--init-from": init_from, "--teacher": distillation, "--positive": positive,
+                "--backbone-weights": None if backbone_weights == "none" else backbone_weights,
+            },
+        )
+    if engine != "keras":
+        raise UnknownNameError("training engine", engine, ENGINES)
     recipe = get_recipe(recipe_name)
     recipe = replace(
         recipe,
@@ -105,6 +119,12 @@ def train_to_artifact(
         if (run_dir / "history.csv").is_file()
         else "",
     }
+    _save_and_test(model, spec, out, info, test, positive)
+    return out
+
+
+def _save_and_test(model, spec, out: Path, info: dict, test: FaceSet, positive: str | None):
+    """Write the artifact and record its test-split metrics (what fer-train prints last)."""
     save_keras_artifact(model, spec, out, info)
     scores = model.predict(to_model_input(test.images, spec), batch_size=256, verbose=0)
     if positive is None:
@@ -119,4 +139,68 @@ def train_to_artifact(
         report["macro_f1"],
         report["n"],
     )
+
+
+ENGINES = ("keras", "torch")
+
+
+def _train_with_torch(
+    *,
+    architecture: str,
+    data: Path,
+    out: Path,
+    run_dir: Path,
+    variant: str,
+    recipe_name: str,
+    precision: str,
+    epochs: int | None,
+    learning_rate: float | None,
+    split_scheme: str,
+    resume: bool,
+    max_steps: int | None,
+    limit: int | None,
+    seed: int,
+    command: str,
+    refused: dict[str, object],
+) -> Path:
+    """fer-train --engine torch: the torch twin trains (train/torch_fit.py), the registered Keras
+    model receives its weights, and the artifact is written as the Keras engine writes it."""
+    from fer_live.train.architectures import get_architecture
+    from fer_live.train.torch_fit import get_torch_recipe, train_keras_model_with_torch
+
+    given = [option for option, value in refused.items() if value is not None]
+    if given:
+        raise UsageError(
+            f"--engine torch does not take {', '.join(given)}", hint="use --engine keras for it"
+        )
+    recipe = get_torch_recipe(recipe_name)
+    recipe = replace(
+        recipe,
+        epochs=epochs or recipe.epochs,
+        learning_rate=learning_rate or recipe.learning_rate,
+        bfloat16=resolve_precision(precision) == "mixed_bfloat16",
+    )
+    spec = get_architecture(architecture).spec
+    splits = make_variant(split_faces(load_faces(data), split_scheme, seed), variant, seed)
+    train, val, test = (_limit(part, limit) for part in (splits.train, splits.val, splits.test))
+    model, history = train_keras_model_with_torch(
+        architecture, train, val, run_dir, recipe, seed, resume, max_steps
+    )
+    best = max(history, key=lambda row: row["val_accuracy"])
+    info = {
+        "command": command,
+        "engine": "torch",
+        "data": str(data),
+        "data_sha256": file_checksum(data),
+        "variant": variant,
+        "split_scheme": split_scheme,
+        "recipe": recipe_name,
+        "torch_recipe": asdict(recipe),
+        "epochs": len(history),
+        "best_epoch": best["epoch"],
+        "best_val_accuracy": best["val_accuracy"],
+        "epoch_seconds": [row["seconds"] for row in history],
+        "history": history,
+    }
+    _save_and_test(model, spec, out, info, test, None)
     return out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ import numpy as np
 from fer_live.engines.backends.base import Backend
 from fer_live.engines.errors import BackendUnavailableError, ModelFileError
 from fer_live.engines.spec import ModelSpec
+from fer_live.engines.threads import onnxruntime_threads
 
 
 def available_providers() -> list[str]:
@@ -37,7 +37,10 @@ class OnnxRuntimeBackend(Backend):
                 "ONNX Runtime has no CUDA provider here", hint="install the [gpu] extra on a GPU"
             )
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or int(os.environ.get("FER_THREADS", "0"))
+        intra_op, spin = onnxruntime_threads()
+        options.intra_op_num_threads = threads or intra_op
+        # Spinning worker threads take a core from the pipeline's own threads between calls.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         options.log_severity_level = 3
         try:
             self.session = ort.InferenceSession(str(path), options, providers=providers)

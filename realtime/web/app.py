@@ -37,6 +37,7 @@ from starlette.exceptions import HTTPException
 
 from fer_live.engines import __version__
 from fer_live.engines.errors import FerError
+from fer_live.engines.threads import use_pipeline_threads
 from fer_live.realtime.detectors import make_detector
 from fer_live.realtime.still import face_fields, faces_in_image
 from fer_live.realtime.web.jobs import OUTPUTS, UPLOAD_NAME, JobQueue
@@ -69,6 +70,7 @@ class ApiError(HTTPException):
 
 
 def create_app(settings: ServeSettings) -> FastAPI:
+    use_pipeline_threads()
     models = ModelCache(settings.model, settings.mode)
     jobs = JobQueue(
         settings.jobs_dir,

@@ -1,0 +1,142 @@
+"""fer-train --engine torch: the twin is the Keras model weight for weight, augmentation keeps
+faces valid, a resumed run continues exactly, and the command writes a usable artifact."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from fer_live.engines.errors import UnknownNameError, UsageError  # noqa: E402
+from fer_live.train.datasets import FaceSet  # noqa: E402
+from fer_live.train.torch_fit import (  # noqa: E402
+    TorchRecipe,
+    augment,
+    fit_torch,
+    get_torch_recipe,
+    learning_rate_at,
+)
+from fer_live.train.torch_nets import build_torch_twin, copy_to_keras  # noqa: E402
+
+
+def _randomise_batch_norm(twin) -> None:
+    generator = torch.Generator().manual_seed(3)
+    for module in twin.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            size = module.num_features
+            module.running_mean.copy_(torch.rand(size, generator=generator) - 0.5)
+            module.running_var.copy_(torch.rand(size, generator=generator) + 0.5)
+            module.weight.data.copy_(torch.rand(size, generator=generator) + 0.5)
+            module.bias.data.copy_(torch.rand(size, generator=generator) * 0.4 - 0.2)
+
+
+def test_twin_weights_copied_to_keras_give_the_same_probabilities():
+    from fer_live.train.architectures import build_model
+
+    torch.manual_seed(0)
+    twin = build_torch_twin("compact_resnet").eval()
+    _randomise_batch_norm(twin)
+    model = build_model("compact_resnet")
+    copy_to_keras(twin, model)
+    faces = np.random.default_rng(0).random((4, 48, 48, 1), dtype=np.float32)
+    keras_probs = np.asarray(model(faces, training=False))
+    with torch.no_grad():
+        twin_probs = torch.softmax(twin(torch.from_numpy(faces).permute(0, 3, 1, 2)), 1).numpy()
+    # Padding or epsilon that differed from Keras would move these by far more than rounding.
+    np.testing.assert_allclose(twin_probs, keras_probs, atol=1e-5)
+    assert twin_probs.argmax(1).tolist() == keras_probs.argmax(1).tolist()
+
+
+def test_the_torch_engine_refuses_architectures_without_a_twin_and_unknown_recipes():
+    with pytest.raises(UsageError, match="five_layer"):
+        build_torch_twin("five_layer")
+    with pytest.raises(UnknownNameError):
+        get_torch_recipe("fats")
+
+
+def test_augmentation_keeps_faces_in_range_and_is_reproducible():
+    images = torch.from_numpy(
+        np.random.default_rng(1).integers(0, 256, (32, 48, 48), dtype=np.uint8)
+    )
+    recipe = TorchRecipe()
+    first = augment(images, torch.Generator().manual_seed(5), recipe)
+    again = augment(images, torch.Generator().manual_seed(5), recipe)
+    other = augment(images, torch.Generator().manual_seed(6), recipe)
+    assert first.shape == (32, 1, 48, 48) and first.dtype == torch.float32
+    assert float(first.min()) >= 0 and float(first.max()) <= 1
+    assert torch.equal(first, again) and not torch.equal(first, other)
+    plain = augment(
+        images,
+        torch.Generator().manual_seed(5),
+        replace(recipe, rotation_deg=0, zoom=(1, 1), shift=0, random_erasing=0),
+    )
+    # Without rotation, zoom, shift and erasing only mirroring is left: each face is itself
+    # or its mirror image.
+    original = images.float().div(255).unsqueeze(1)
+    same = (plain - original).abs().amax(dim=(1, 2, 3)) < 1e-4
+    mirrored = (plain - original.flip(-1)).abs().amax(dim=(1, 2, 3)) < 1e-4
+    assert bool((same | mirrored).all()) and bool(mirrored.any()) and bool(same.any())
+
+
+def test_learning_rate_warms_up_then_decays_to_zero():
+    recipe = TorchRecipe(epochs=10, learning_rate=0.1, warmup_epochs=2)
+    rates = [learning_rate_at(step, 10, recipe) for step in range(100)]
+    assert rates[0] == pytest.approx(0.005) and rates[19] == pytest.approx(0.1)
+    assert all(a >= b for a, b in itertools.pairwise(rates[19:]))
+    assert rates[-1] < 1e-3
+
+
+def _tiny_faces(count: int, seed: int) -> FaceSet:
+    rng = np.random.default_rng(seed)
+    labels = np.arange(count) % 7
+    images = rng.integers(0, 256, (count, 48, 48), dtype=np.uint8)
+    return FaceSet(images, labels.astype(np.int64), np.array(["Training"] * count))
+
+
+def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path):
+    train, val = _tiny_faces(64, 0), _tiny_faces(16, 1)
+    recipe = TorchRecipe(epochs=2, batch_size=16, bfloat16=False)
+
+    def run(folder, epochs, resume):
+        torch.manual_seed(0)
+        twin = build_torch_twin("compact_resnet")
+        return fit_torch(
+            twin, train, val, folder, replace(recipe, epochs=epochs), seed=0, resume=resume,
+            max_steps=2, log=lambda _: None,
+        )
+
+    straight, history = run(tmp_path / "a", 2, False)
+    run(tmp_path / "b", 1, False)
+    resumed, resumed_history = run(tmp_path / "b", 2, True)
+    assert [row["epoch"] for row in resumed_history] == [0, 1] == [r["epoch"] for r in history]
+    assert resumed_history[1]["loss"] == pytest.approx(history[1]["loss"], rel=1e-5)
+    ours, theirs = straight.state_dict(), resumed.state_dict()
+    for name, value in ours.items():
+        torch.testing.assert_close(value, theirs[name], rtol=1e-5, atol=1e-6)
+
+
+def test_fer_train_engine_torch_writes_an_artifact_that_runs(tmp_path, fer2013):
+    from typer.testing import CliRunner
+
+    from fer_live.engines.model import FerModel
+    from fer_live.train.cli import app
+
+    out = tmp_path / "artifact"
+    arguments = [
+        "--arch", "compact_resnet", "--engine", "torch", "--recipe", "fast",
+        "--data", str(fer2013), "--out", str(out), "--run-dir", str(tmp_path / "run"),
+        "--epochs", "1", "--max-steps", "1", "--limit", "64", "--precision", "float32",
+    ]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    info = (out / "info.json").read_text()
+    assert '"engine": "torch"' in info and (out / "model.keras").is_file()
+    with FerModel.open(str(out), backend="keras") as model:
+        probs = model.predict_crops([np.zeros((48, 48), np.uint8)] * 2).probs
+    assert probs.shape == (2, 7)
+    refused = CliRunner().invoke(app, [*arguments, "--teacher", "five_layer"])
+    assert refused.exit_code != 0 and "--engine torch does not take --teacher" in refused.output
