@@ -103,7 +103,7 @@ class KeyFrameDetector:
         if self._gray is None or not len(self._boxes) or self._gray.shape != small.shape:
             return self._boxes, self._gray is None or self._gray.shape != small.shape
         scaled = self._boxes.xyxy * self._scale
-        points = np.concatenate([_grid(box) for box in scaled]).astype(np.float32)
+        points = _grids(scaled)
         moved, status, _ = cv2.calcOpticalFlowPyrLK(
             self._gray, small, points.reshape(-1, 1, 2), None, winSize=(15, 15), maxLevel=2
         )
@@ -148,9 +148,14 @@ class KeyFrameDetector:
         self.detector.close()
 
 
-def _grid(box: np.ndarray, points: int = 5) -> np.ndarray:
-    """points×points positions inside the central 60% of a box (the face, not the background)."""
-    x1, y1, x2, y2 = box
-    xs = np.linspace(x1 + 0.2 * (x2 - x1), x2 - 0.2 * (x2 - x1), points)
-    ys = np.linspace(y1 + 0.2 * (y2 - y1), y2 - 0.2 * (y2 - y1), points)
-    return np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+# 5×5 positions inside the central 60% of a unit box (the face, not the background), row by row.
+_UNIT_GRID = np.stack(np.meshgrid(np.linspace(0.2, 0.8, 5), np.linspace(0.2, 0.8, 5)), -1)
+_UNIT_GRID = _UNIT_GRID.reshape(-1, 2).astype(np.float32)
+
+
+def _grids(boxes: np.ndarray) -> np.ndarray:
+    """The grid of every box (B×4 xyxy), box after box: (B·25)×2 float32. One array expression,
+    since a per-box linspace/meshgrid cost 0.13 ms a frame in numpy's own overhead."""
+    origin = boxes[:, None, :2]
+    size = boxes[:, None, 2:] - boxes[:, None, :2]
+    return (origin + _UNIT_GRID[None] * size).reshape(-1, 2).astype(np.float32)

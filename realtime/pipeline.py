@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,6 +57,20 @@ class _Pending:
     timings: Timings = field(default_factory=Timings)
 
 
+class _Done:
+    """A finished classification with the interface of a Future (live video's path)."""
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+    def result(self):
+        return self.value
+
+
+def _run_now(function, *args) -> _Done:
+    return _Done(function(*args))
+
+
 def _ms_since(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
 
@@ -77,6 +92,18 @@ class Pipeline:
         self.faces_classified = 0
 
     def run(self, frames: Iterable[Frame]) -> Iterator[FrameResult]:
+        """Results in frame order. With batch_frames > 1 (recorded video) a batch is classified
+        on a worker thread while the next batch's frames are detected and tracked on this one,
+        so the two cores share the work; live video (1) stays on this thread, without the one
+        frame of extra latency that would add."""
+        if self.options.batch_frames <= 1:
+            yield from self._run(frames, _run_now, overlap=False)
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix="classify") as executor:
+            yield from self._run(frames, executor.submit, overlap=True)
+
+    def _run(self, frames: Iterable[Frame], submit, overlap: bool) -> Iterator[FrameResult]:
+        in_flight = None  # (batch, its classification) submitted but not yet yielded
         pending: list[_Pending] = []
         iterator = iter(frames)
         while True:
@@ -102,13 +129,20 @@ class Pipeline:
             item.timings.add("preprocess", _ms_since(started))
             pending.append(item)
             if len(pending) >= self.options.batch_frames:
-                yield from self._flush(pending)
-                pending = []
-        yield from self._flush(pending)
+                submitted = (pending, submit(self._classify, pending))
+                if in_flight is not None:
+                    yield from self._finish(*in_flight)
+                in_flight, pending = submitted, []
+                if not overlap:
+                    yield from self._finish(*in_flight)
+                    in_flight = None
+        if in_flight is not None:
+            yield from self._finish(*in_flight)
+        if pending:
+            yield from self._finish(pending, submit(self._classify, pending))
 
-    def _flush(self, pending: list[_Pending]) -> Iterator[FrameResult]:
-        if not pending:
-            return
+    def _classify(self, pending: list[_Pending]) -> tuple[np.ndarray, float, float]:
+        """(probabilities of the faces that need the model, preprocess ms, infer ms)."""
         crops = [
             crop
             for item in pending
@@ -120,9 +154,15 @@ class Pipeline:
         preprocess_ms = _ms_since(started)
         started = time.perf_counter()
         probs = self.model.run(inputs).probs
-        infer_ms = _ms_since(started)
         if crops:
             self.inference_calls += 1
+        return probs, preprocess_ms, _ms_since(started)
+
+    def _finish(self, pending: list[_Pending], classified) -> Iterator[FrameResult]:
+        """Results of one batch, in order, once its classification is done. Batches finish in
+        the order they were submitted, so a face reusing its track's probabilities always gets
+        those of an earlier frame."""
+        probs, preprocess_ms, infer_ms = classified.result()
         rows = iter(probs)
         for item in pending:
             # Batch-level costs are shared evenly by the frames of the batch.
