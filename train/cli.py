@@ -27,13 +27,13 @@ def main(
     ] = None,
     variant: Annotated[str, typer.Option(help="original, filtered, balanced, ...")] = "original",
     recipe: Annotated[
-        str, typer.Option(help="paper, cpu or compact; fast with --engine torch")
+        str, typer.Option(help="paper, cpu or compact; fast or fast_transfer with --engine torch")
     ] = "cpu",
     engine: Annotated[
         str,
         typer.Option(
-            help="keras, or torch: compact_resnet's PyTorch twin in bfloat16, twice as fast on "
-            "a CPU (--recipe fast)"
+            help="keras, or torch: a PyTorch twin (compact_resnet, efficientnet_lite0) in "
+            "bfloat16, 2-2.6x as fast on a CPU (--recipe fast, or fast_transfer)"
         ),
     ] = "keras",
     epochs: Annotated[

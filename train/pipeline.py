@@ -57,10 +57,8 @@ def train_to_artifact(
             recipe_name=recipe_name, precision=precision, epochs=epochs,
             learning_rate=learning_rate, split_scheme=split_scheme, resume=resume,
             max_steps=max_steps, limit=limit, seed=seed, command=command,
-            refused={
-                "--init-from": init_from, "--teacher": distillation, "--positive": positive,
-                "--backbone-weights": None if backbone_weights == "none" else backbone_weights,
-            },
+            backbone_weights=backbone_weights,
+            refused={"--init-from": init_from, "--teacher": distillation, "--positive": positive},
         )
     if engine != "keras":
         raise UnknownNameError("training engine", engine, ENGINES)
@@ -161,6 +159,7 @@ def _train_with_torch(
     limit: int | None,
     seed: int,
     command: str,
+    backbone_weights: str,
     refused: dict[str, object],
 ) -> Path:
     """fer-train --engine torch: the torch twin trains (train/torch_fit.py), the registered Keras
@@ -184,7 +183,7 @@ def _train_with_torch(
     splits = make_variant(split_faces(load_faces(data), split_scheme, seed), variant, seed)
     train, val, test = (_limit(part, limit) for part in (splits.train, splits.val, splits.test))
     model, history = train_keras_model_with_torch(
-        architecture, train, val, run_dir, recipe, seed, resume, max_steps
+        architecture, train, val, run_dir, recipe, seed, resume, max_steps, backbone_weights
     )
     best = max(history, key=lambda row: row["val_accuracy"])
     info = {
@@ -196,6 +195,7 @@ def _train_with_torch(
         "split_scheme": split_scheme,
         "recipe": recipe_name,
         "torch_recipe": asdict(recipe),
+        "backbone_weights": backbone_weights,
         "epochs": len(history),
         "best_epoch": best["epoch"],
         "best_val_accuracy": best["val_accuracy"],

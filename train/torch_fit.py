@@ -58,7 +58,14 @@ class TorchRecipe:
     bfloat16: bool = True
 
 
-TORCH_RECIPES = {"fast": TorchRecipe()}
+TORCH_RECIPES = {
+    "fast": TorchRecipe(),
+    # Fine-tuning an ImageNet backbone (efficientnet_lite0): a tenth of the peak rate, so the
+    # pretrained filters are adapted rather than overwritten, and less decay.
+    "fast_transfer": TorchRecipe(
+        name="fast_transfer", epochs=15, learning_rate=0.01, weight_decay=1e-4, warmup_epochs=1.0
+    ),
+}
 
 
 def get_torch_recipe(name: str) -> TorchRecipe:
@@ -76,6 +83,7 @@ def train_keras_model_with_torch(
     seed: int,
     resume: bool,
     max_steps: int | None,
+    backbone_weights: str | None = None,
 ):
     """Train the architecture's torch twin; returns (the Keras model holding the best EMA
     weights, the epoch history)."""
@@ -85,7 +93,7 @@ def train_keras_model_with_torch(
     from fer_live.train.torch_nets import build_torch_twin, copy_to_keras
 
     torch.manual_seed(seed)
-    twin = build_torch_twin(architecture)
+    twin = build_torch_twin(architecture, backbone_weights)
     best, history = fit_torch(
         twin, train, val, run_dir, recipe, seed, resume, max_steps, log=logger.info
     )
@@ -94,8 +102,9 @@ def train_keras_model_with_torch(
     return model, history
 
 
-def augment(images, generator, recipe: TorchRecipe):
-    """uint8 N×48×48 (torch) -> float32 N×1×48×48 in 0..1, augmented as a batch."""
+def augment(images, generator, recipe: TorchRecipe, size: int = 48):
+    """uint8 N×48×48 (torch) -> float32 N×1×size×size in 0..1, augmented as a batch (and
+    resized bilinearly in the same sampling, for twins with a larger input)."""
     import torch
     import torch.nn.functional as F
 
@@ -113,7 +122,7 @@ def augment(images, generator, recipe: TorchRecipe):
     theta = torch.stack(
         [torch.stack([cos * flip, -sin, tx], 1), torch.stack([sin * flip, cos, ty], 1)], 1
     )
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    grid = F.affine_grid(theta, [n, 1, size, size], align_corners=False)
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
     if recipe.random_erasing > 0:
         x = _erase(x, generator, recipe.random_erasing)
@@ -179,7 +188,8 @@ class WeightAverage:
 
 
 def predict_probs(model, images: np.ndarray, bfloat16: bool, batch: int = 512) -> np.ndarray:
-    """Softmax outputs of a twin for uint8 N×48×48 faces."""
+    """Softmax outputs of a twin for uint8 N×48×48 faces (resized as the runtime resizes them:
+    bilinear with half-pixel centres, OpenCV's INTER_LINEAR)."""
     import torch
 
     model.eval()
@@ -187,6 +197,10 @@ def predict_probs(model, images: np.ndarray, bfloat16: bool, batch: int = 512) -
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
         for start in range(0, len(images), batch):
             x = torch.from_numpy(images[start : start + batch]).float().div_(255.0).unsqueeze(1)
+            if x.shape[-1] != model.input_size:
+                x = torch.nn.functional.interpolate(
+                    x, size=model.input_size, mode="bilinear", align_corners=False
+                )
             x = x.contiguous(memory_format=torch.channels_last)
             outputs.append(torch.softmax(model(x).float(), dim=1).numpy())
     return np.concatenate(outputs) if outputs else np.zeros((0, 7), np.float32)
@@ -257,7 +271,7 @@ def fit_torch(
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate_at(step, steps_per_epoch, recipe)
             chosen = order[index * recipe.batch_size : (index + 1) * recipe.batch_size]
-            x = augment(images[chosen], generator, recipe)
+            x = augment(images[chosen], generator, recipe, model.input_size)
             x = x.contiguous(memory_format=torch.channels_last)
             y = labels[chosen]
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=recipe.bfloat16):

@@ -26,22 +26,22 @@ def _modules():
     import torch
     from torch import nn
 
-    class SameConv(nn.Module):
-        """Conv2d without bias and with Keras's "same" padding."""
+    from fer_live.train.architectures import LITE_INPUT
 
-        def __init__(self, cin: int, cout: int, kernel: int, stride: int) -> None:
-            super().__init__()
-            self.conv = nn.Conv2d(cin, cout, kernel, stride, padding=0, bias=False)
-            self.kernel, self.stride = kernel, stride
+    class SameConv(nn.Conv2d):
+        """Conv2d without bias and with Keras's (TensorFlow's) "same" padding."""
+
+        def __init__(self, cin: int, cout: int, kernel: int, stride: int, groups: int = 1):
+            super().__init__(cin, cout, kernel, stride, padding=0, groups=groups, bias=False)
 
         def forward(self, x):
-            size = x.shape[-1]
-            out = -(-size // self.stride)
-            total = max((out - 1) * self.stride + self.kernel - size, 0)
-            before, after = total // 2, total - total // 2
+            size, kernel, stride = x.shape[-1], self.kernel_size[0], self.stride[0]
+            out = -(-size // stride)
+            total = max((out - 1) * stride + kernel - size, 0)
             if total:
-                x = torch.nn.functional.pad(x, (before, after, before, after))
-            return self.conv(x)
+                before = total // 2
+                x = torch.nn.functional.pad(x, (before, total - before, before, total - before))
+            return super().forward(x)
 
     def batch_norm(channels: int):
         return nn.BatchNorm2d(channels, eps=KERAS_BN_EPSILON, momentum=0.01)
@@ -74,6 +74,7 @@ def _modules():
             self.blocks = nn.ModuleList(layers)
             self.drop = nn.Dropout(dropout)
             self.probs = nn.Linear(cin, NUM_CLASSES)
+            self.input_size = 48
 
         def forward(self, x):
             x = torch.relu(self.stem_bn(self.stem_conv(x)))
@@ -81,24 +82,105 @@ def _modules():
                 x = block(x)
             return self.probs(self.drop(x.mean(dim=(2, 3))))
 
-    return CompactResNet
+    class MBConv(nn.Module):
+        """EfficientNet-Lite's inverted residual block, named as efficientnet_pytorch names it
+        (so a state_dict of the ImageNet package loads as it is)."""
+
+        def __init__(self, args, drop_rate: float) -> None:
+            super().__init__()
+            hidden = args.filters_in * args.expand
+            if args.expand != 1:
+                self._expand_conv = SameConv(args.filters_in, hidden, 1, 1)
+                self._bn0 = batch_norm(hidden)
+            self._depthwise_conv = SameConv(hidden, hidden, args.kernel, args.stride, hidden)
+            self._bn1 = batch_norm(hidden)
+            self._project_conv = SameConv(hidden, args.filters_out, 1, 1)
+            self._bn2 = batch_norm(args.filters_out)
+            self.expand = args.expand != 1
+            self.residual = args.stride == 1 and args.filters_in == args.filters_out
+            self.drop_rate = drop_rate
+
+        def forward(self, x):
+            y = torch.nn.functional.relu6(self._bn0(self._expand_conv(x))) if self.expand else x
+            y = torch.nn.functional.relu6(self._bn1(self._depthwise_conv(y)))
+            y = self._bn2(self._project_conv(y))
+            if not self.residual:
+                return y
+            if self.training and self.drop_rate > 0:  # stochastic depth, per sample
+                keep = torch.rand(y.shape[0], 1, 1, 1, device=y.device) >= self.drop_rate
+                y = y * keep / (1 - self.drop_rate)
+            return y + x
+
+    class EfficientNetLite0(nn.Module):
+        """train.efficientnet_lite's classifier; input N×1×H×W gray in 0..1 (replicated to three
+        channels and normalised as (x·255 - 127) / 128 inside), output logits."""
+
+        def __init__(self, stages, stem: int, head: int, drop_connect: float = 0.2) -> None:
+            super().__init__()
+            self._conv_stem, self._bn0 = SameConv(3, stem, 3, 2), batch_norm(stem)
+            self._blocks = nn.ModuleList(
+                MBConv(args, drop_connect * index / len(stages)) for index, args in stages
+            )
+            self._conv_head = SameConv(stages[-1][1].filters_out, head, 1, 1)
+            self._bn1 = batch_norm(head)
+            self.drop = nn.Dropout(0.2)
+            self.probs = nn.Linear(head, NUM_CLASSES)
+            self.input_size = LITE_INPUT
+
+        def forward(self, x):
+            x = (x * 255.0 - 127.0) / 128.0
+            x = x.expand(-1, 3, -1, -1)
+            x = torch.nn.functional.relu6(self._bn0(self._conv_stem(x)))
+            for block in self._blocks:
+                x = block(x)
+            x = torch.nn.functional.relu6(self._bn1(self._conv_head(x)))
+            return self.probs(self.drop(x.mean(dim=(2, 3))))
+
+    return CompactResNet, EfficientNetLite0
 
 
-def build_torch_twin(architecture: str) -> Any:
-    """The torch twin of a registered architecture (inputs N×1×48×48 in 0..1, output logits)."""
-    if architecture != "compact_resnet":
+TWINS = ("compact_resnet", "efficientnet_lite0")
+
+
+def build_torch_twin(architecture: str, backbone_weights: str | None = None) -> Any:
+    """The torch twin of a registered architecture (input N×1×H×W gray in 0..1 at the
+    architecture's size, output logits). backbone_weights: "imagenet" or a .pth file for
+    efficientnet_lite0 (as `--backbone-weights` of the Keras engine)."""
+    if architecture not in TWINS:
         raise UsageError(
             f"the torch trainer has no twin of '{architecture}'",
-            hint="use --engine keras, or --arch compact_resnet",
+            hint=f"use --engine keras, or --arch {' or '.join(TWINS)}",
         )
-    from fer_live.train.architectures import COMPACT_BLOCKS
+    compact, lite = _modules()
+    if architecture == "compact_resnet":
+        from fer_live.train.architectures import COMPACT_BLOCKS
 
-    return _modules()(COMPACT_BLOCKS)
+        return compact(COMPACT_BLOCKS)
+    from fer_live.train import efficientnet_lite as spec
+
+    twin = lite(spec.block_plan(), spec.STEM_FILTERS, spec.HEAD_FILTERS)
+    if backbone_weights not in (None, "none"):
+        import torch
+
+        path = (
+            spec.packaged_weights_path() if backbone_weights == "imagenet" else backbone_weights
+        )
+        state = {key: torch.from_numpy(value) for key, value in spec.read_state_dict(path).items()}
+        backbone = {key: value for key, value in state.items() if not key.startswith("_fc.")}
+        missing, unexpected = twin.load_state_dict(backbone, strict=False)
+        missing = [
+            key for key in missing
+            if not key.startswith("probs.") and not key.endswith("num_batches_tracked")
+        ]
+        if missing or unexpected:
+            first = [*missing, *unexpected][0]
+            raise UsageError(f"{path}: not EfficientNet-Lite0 weights ({first})")
+    return twin
 
 
 def _conv_kernel(conv) -> np.ndarray:
     # torch out×in×kh×kw -> Keras kh×kw×in×out
-    return conv.conv.weight.detach().float().cpu().numpy().transpose(2, 3, 1, 0)
+    return conv.weight.detach().float().cpu().numpy().transpose(2, 3, 1, 0)
 
 
 def _bn_weights(bn) -> list[np.ndarray]:
@@ -109,7 +191,15 @@ def _bn_weights(bn) -> list[np.ndarray]:
 
 
 def copy_to_keras(twin, keras_model) -> None:
-    """Set the Keras compact_resnet's weights from its torch twin (names as in architectures)."""
+    """Set the registered Keras model's weights from its torch twin."""
+    if hasattr(twin, "_conv_stem"):
+        from fer_live.train.efficientnet_lite import load_imagenet_weights
+
+        state = {key: value.detach().float().cpu().numpy() for key, value in
+                 twin.state_dict().items()}
+        load_imagenet_weights(keras_model, state)
+        _copy_dense(twin.probs, keras_model.get_layer("probs"))
+        return
     layer = keras_model.get_layer
     layer("stem_conv").set_weights([_conv_kernel(twin.stem_conv)])
     layer("stem_bn").set_weights(_bn_weights(twin.stem_bn))
@@ -122,7 +212,10 @@ def copy_to_keras(twin, keras_model) -> None:
         if block.proj is not None:
             layer(f"{name}_proj").set_weights([_conv_kernel(block.proj)])
             layer(f"{name}_proj_bn").set_weights(_bn_weights(block.proj_bn))
-    dense = twin.probs
-    layer("probs").set_weights(
+    _copy_dense(twin.probs, layer("probs"))
+
+
+def _copy_dense(dense, keras_layer) -> None:
+    keras_layer.set_weights(
         [dense.weight.detach().float().cpu().numpy().T, dense.bias.detach().float().cpu().numpy()]
     )
