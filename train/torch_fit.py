@@ -1,4 +1,5 @@
-"""The fast CPU trainer: a torch twin of the architecture, bfloat16 autocast, channels-last.
+"""The fast trainer: a torch twin of the architecture, bfloat16 autocast, channels-last; on the
+CPU, or on an NVIDIA GPU when PyTorch sees one.
 
 `fer-train --engine torch` uses it (compact_resnet only). What it does per epoch:
 - faces shuffled by a generator seeded with (seed, epoch), augmented on whole batches with
@@ -102,6 +103,13 @@ def train_keras_model_with_torch(
     return model, history
 
 
+def _random(generator, shape):
+    """Uniform 0..1 draws from `generator`, on its device (CPU or GPU)."""
+    import torch
+
+    return torch.rand(shape, generator=generator, device=generator.device)
+
+
 def augment(images, generator, recipe: TorchRecipe, size: int = 48):
     """uint8 N×48×48 (torch) -> float32 N×1×size×size in 0..1, augmented as a batch (and
     resized bilinearly in the same sampling, for twins with a larger input)."""
@@ -112,9 +120,9 @@ def augment(images, generator, recipe: TorchRecipe, size: int = 48):
     x = images.float().div_(255.0).unsqueeze(1)
 
     def uniform(low: float, high: float):
-        return torch.rand(n, generator=generator) * (high - low) + low
+        return _random(generator, n) * (high - low) + low
 
-    flip = (torch.rand(n, generator=generator) < 0.5).float() * -2 + 1  # -1 mirrors
+    flip = (_random(generator, n) < 0.5).float() * -2 + 1  # -1 mirrors
     angle = uniform(-recipe.rotation_deg, recipe.rotation_deg) * math.pi / 180
     scale = 1.0 / uniform(*recipe.zoom)  # grid coordinates: >1 zooms out
     tx, ty = uniform(-recipe.shift, recipe.shift) * 2, uniform(-recipe.shift, recipe.shift) * 2
@@ -134,21 +142,21 @@ def _erase(x, generator, probability: float):
     import torch
 
     n, _, height, width = x.shape
-    area = (torch.rand(n, generator=generator) * 0.18 + 0.02) * height * width
-    aspect = torch.exp(torch.rand(n, generator=generator) * (math.log(3) * 2) - math.log(3))
+    area = (_random(generator, n) * 0.18 + 0.02) * height * width
+    aspect = torch.exp(_random(generator, n) * (math.log(3) * 2) - math.log(3))
     h = torch.sqrt(area * aspect).clamp(1, height).long()
     w = torch.sqrt(area / aspect).clamp(1, width).long()
-    top = (torch.rand(n, generator=generator) * (height - h + 1)).long()
-    left = (torch.rand(n, generator=generator) * (width - w + 1)).long()
-    rows = torch.arange(height).view(1, height, 1)
-    cols = torch.arange(width).view(1, 1, width)
+    top = (_random(generator, n) * (height - h + 1)).long()
+    left = (_random(generator, n) * (width - w + 1)).long()
+    rows = torch.arange(height, device=x.device).view(1, height, 1)
+    cols = torch.arange(width, device=x.device).view(1, 1, width)
     inside = (
         (rows >= top.view(n, 1, 1)) & (rows < (top + h).view(n, 1, 1))
         & (cols >= left.view(n, 1, 1)) & (cols < (left + w).view(n, 1, 1))
     )
-    chosen = (torch.rand(n, generator=generator) < probability).view(n, 1, 1)
+    chosen = (_random(generator, n) < probability).view(n, 1, 1)
     mask = (inside & chosen).unsqueeze(1)
-    noise = torch.rand(x.shape, generator=generator)
+    noise = _random(generator, x.shape)
     return torch.where(mask, noise, x)
 
 
@@ -193,16 +201,18 @@ def predict_probs(model, images: np.ndarray, bfloat16: bool, batch: int = 512) -
     import torch
 
     model.eval()
+    device = next(model.parameters()).device
     outputs = []
-    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
+    with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bfloat16):
         for start in range(0, len(images), batch):
-            x = torch.from_numpy(images[start : start + batch]).float().div_(255.0).unsqueeze(1)
+            x = torch.from_numpy(images[start : start + batch]).to(device)
+            x = x.float().div_(255.0).unsqueeze(1)
             if x.shape[-1] != model.input_size:
                 x = torch.nn.functional.interpolate(
                     x, size=model.input_size, mode="bilinear", align_corners=False
                 )
             x = x.contiguous(memory_format=torch.channels_last)
-            outputs.append(torch.softmax(model(x).float(), dim=1).numpy())
+            outputs.append(torch.softmax(model(x).float(), dim=1).cpu().numpy())
     return np.concatenate(outputs) if outputs else np.zeros((0, 7), np.float32)
 
 
@@ -236,7 +246,9 @@ def fit_torch(
     import torch
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    model = model.to(memory_format=torch.channels_last)
+    # The same command on an NVIDIA GPU when PyTorch sees one (bfloat16 autocast there too).
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = model.to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(
         _parameter_groups(model, recipe.weight_decay),
         lr=recipe.learning_rate, momentum=recipe.momentum, nesterov=True,
@@ -249,21 +261,22 @@ def fit_torch(
     start_epoch, best = 0, -1.0
     checkpoint = run_dir / CHECKPOINT
     if resume and checkpoint.is_file():
-        state = torch.load(checkpoint, weights_only=False)
+        state = torch.load(checkpoint, weights_only=False, map_location=device)
         model.load_state_dict(state["model"])
         average.model.load_state_dict(state["ema"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch, history = state["epoch"], state["history"]
         best = max((row["val_accuracy"] for row in history), default=-1.0)
         log(f"resumed at epoch {start_epoch} (best val accuracy so far {best:.4f})")
-    images = torch.from_numpy(np.ascontiguousarray(train.images))
-    labels = torch.from_numpy(train.labels.astype(np.int64))
+    images = torch.from_numpy(np.ascontiguousarray(train.images)).to(device)
+    labels = torch.from_numpy(train.labels.astype(np.int64)).to(device)
     loss_function = torch.nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
     for epoch in range(start_epoch, recipe.epochs):
         started = time.perf_counter()
         torch.manual_seed(seed * 100_003 + epoch)  # dropout
-        generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
-        order = torch.from_numpy(np.random.default_rng([seed, epoch]).permutation(len(train)))
+        generator = torch.Generator(device).manual_seed(seed * 100_003 + epoch)
+        order = np.random.default_rng([seed, epoch]).permutation(len(train))
+        order = torch.from_numpy(order).to(device)
         model.train()
         total_loss = correct = seen = 0.0
         for index in range(steps_per_epoch):
@@ -274,7 +287,7 @@ def fit_torch(
             x = augment(images[chosen], generator, recipe, model.input_size)
             x = x.contiguous(memory_format=torch.channels_last)
             y = labels[chosen]
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=recipe.bfloat16):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=recipe.bfloat16):
                 logits = model(x)
             loss = loss_function(logits.float(), y)
             optimizer.zero_grad(set_to_none=True)
@@ -317,6 +330,6 @@ def fit_torch(
             f" val {row['val_accuracy']:.4f} macro-F1 {row['val_macro_f1']:.4f}"
             f" ({row['seconds']:.0f} s)"
         )
-    best_state = torch.load(run_dir / BEST, weights_only=False)
+    best_state = torch.load(run_dir / BEST, weights_only=False, map_location=device)
     average.model.load_state_dict(best_state["ema"])
     return average.model, history
