@@ -167,3 +167,29 @@ def test_lite0_twin_takes_the_imagenet_file_and_matches_keras_on_48x48_faces():
     # up to half a grey level apart, 4e-4 in probability here. A wrong mapping is off by far more.
     np.testing.assert_allclose(twin_probs, keras_probs, atol=2e-3)
     assert twin_probs.argmax(1).tolist() == keras_probs.argmax(1).tolist()
+
+
+def test_without_keras_the_run_is_kept_and_resume_elsewhere_writes_the_model(tmp_path, monkeypatch):
+    """A GPU machine with PyTorch only trains; the CPU machine then exports with --resume."""
+    import importlib.util
+
+    from fer_live.train import torch_fit
+
+    train, val = _tiny_faces(32, 0), _tiny_faces(8, 1)
+    recipe = TorchRecipe(epochs=1, batch_size=16, bfloat16=False)
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        torch_fit.importlib.util,
+        "find_spec",
+        lambda name, *rest: None if name == "keras" else real_find_spec(name, *rest),
+    )
+    with pytest.raises(UsageError, match="Keras is not installed") as refused:
+        torch_fit.train_keras_model_with_torch(
+            "compact_resnet", train, val, tmp_path, recipe, 0, False, 1
+        )
+    assert "--resume" in refused.value.hint
+    monkeypatch.undo()
+    model, history = torch_fit.train_keras_model_with_torch(
+        "compact_resnet", train, val, tmp_path, recipe, 0, True, 1
+    )
+    assert len(history) == 1 and model.name == "compact_resnet"

@@ -17,6 +17,7 @@ the artifact is written, exported and converted exactly as `fer-train`'s.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import math
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_live.engines.errors import UnknownNameError
+from fer_live.engines.errors import UnknownNameError, UsageError
 from fer_live.train.datasets import FaceSet
 from fer_live.train.metrics import classification_report
 
@@ -98,6 +99,13 @@ def train_keras_model_with_torch(
     best, history = fit_torch(
         twin, train, val, run_dir, recipe, seed, resume, max_steps, log=logger.info
     )
+    if importlib.util.find_spec("keras") is None:  # e.g. a GPU machine with PyTorch only
+        raise UsageError(
+            f"trained, but Keras is not installed here, so no artifact was written; the run is "
+            f"in {run_dir}",
+            hint="copy that folder to a machine with fer-live[train] and run the same command "
+            "there with --resume: it writes the artifact without training again",
+        )
     model = build_model(architecture)
     copy_to_keras(best, model)
     return model, history
