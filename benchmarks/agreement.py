@@ -30,6 +30,7 @@ import numpy as np
 import typer
 
 from fer_live.engines.cli_support import run_cli
+from fer_live.engines.store import DEFAULT_MODEL
 from fer_live.realtime.geometry import iou_matrix
 from fer_live.realtime.pipeline import Pipeline, PipelineOptions
 from fer_live.realtime.types import Frame, FrameResult
@@ -160,7 +161,7 @@ app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 @app.command(help=__doc__)
 def main(
     clips: list[Path],
-    model: str = "five_layer",
+    model: str = DEFAULT_MODEL,
     detector: str = "mediapipe",
     batch_frames: Annotated[int, typer.Option(min=1, max=256)] = 8,
     max_interval: Annotated[

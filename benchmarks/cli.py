@@ -11,6 +11,7 @@ import typer
 
 from fer_live.engines.cli_support import run_cli, stderr_console
 from fer_live.engines.errors import InputFileError, UsageError
+from fer_live.engines.store import DEFAULT_MODEL
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013.npz"
@@ -50,7 +51,7 @@ def _earlier_rows(path: Path) -> list[dict]:
 @app.command(help=__doc__)
 def main(
     model: Annotated[list[str], typer.Option(help="model(s); repeat or comma-separate")] = [  # noqa: B006
-        "five_layer"
+        DEFAULT_MODEL
     ],
     mode: Annotated[str, typer.Option(help="auto | single | ensemble | ovr")] = "auto",
     backend: Annotated[

@@ -34,6 +34,7 @@ import typer
 
 from fer_live.benchmarks.machine import machine_header
 from fer_live.engines.cli_support import run_cli
+from fer_live.engines.store import DEFAULT_MODEL
 
 MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 TALK = "talking_head_webcam_man.mp4"
@@ -126,7 +127,7 @@ def _video_seconds(path: Path) -> tuple[float, int]:
 
 @app.command(help=__doc__)
 def main(
-    model: str = "five_layer",
+    model: str = DEFAULT_MODEL,
     precision: str = "int8",
     backend: str = "auto",
     flip: Annotated[str, typer.Option(help="auto | on | off (mirror-image averaging)")] = "auto",

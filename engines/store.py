@@ -29,6 +29,8 @@ SHIPPED_DIR = Path(__file__).with_name("models")
 MEMBERS_FILE = "members.json"
 MODES = ("auto", "single", "ensemble", "ovr")
 DEFAULT_ENSEMBLE = "ensemble"
+# The model every command, the API and fer-serve run unless told otherwise (README: Models).
+DEFAULT_MODEL = "five_layer"
 OVR_SUFFIX = "_ovr"
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from fer_live.engines.errors import FerError, InputFileError, UsageError
 from fer_live.engines.labels import EMOTIONS
+from fer_live.engines.store import DEFAULT_MODEL
 from fer_live.realtime.still import face_fields, faces_in_image
 from fer_live.realtime.worker import ModelChoice, ModelWorker
 
@@ -69,7 +70,7 @@ class Recognizer:
 
     def __init__(
         self,
-        model: str = "five_layer",
+        model: str = DEFAULT_MODEL,
         mode: str = "auto",
         detector: str = "mediapipe",
         backend: str = "auto",

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fer_live.engines.errors import UsageError
 from fer_live.engines.model import FerModel
+from fer_live.engines.store import DEFAULT_MODEL
 from fer_live.engines.threads import use_pipeline_threads
 from fer_live.realtime.detectors import make_detector
 from fer_live.realtime.pipeline import Pipeline, PipelineOptions
@@ -21,7 +22,7 @@ from fer_live.realtime.sources import open_source
 @dataclass(frozen=True)
 class LiveOptions:
     camera: str
-    model: str = "five_layer"
+    model: str = DEFAULT_MODEL
     mode: str = "auto"
     backend: str = "auto"
     precision: str = "auto"

@@ -9,6 +9,7 @@ import typer
 
 from fer_live.engines import cli_options as model_opt
 from fer_live.engines.cli_support import run_cli, stderr_console
+from fer_live.engines.store import DEFAULT_MODEL
 from fer_live.realtime import options as opt
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
@@ -17,7 +18,7 @@ app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 @app.command(help=__doc__)
 def main(
     camera: Annotated[str, typer.Option(help="device index, video/image path or stream URL")] = "0",
-    model: model_opt.Model = "five_layer",
+    model: model_opt.Model = DEFAULT_MODEL,
     mode: model_opt.Mode = "auto",
     backend: model_opt.Backend = "auto",
     precision: model_opt.Precision = "auto",

@@ -9,6 +9,7 @@ import typer
 
 from fer_live.engines import cli_options as model_opt
 from fer_live.engines.cli_support import run_cli, stderr_console
+from fer_live.engines.store import DEFAULT_MODEL
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 
@@ -16,7 +17,7 @@ app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 @app.command(help=__doc__)
 def main(
     data: Annotated[Path, typer.Option(help="fer2013.npz, fer2013.csv or an image folder")],
-    model: model_opt.Model = "five_layer",
+    model: model_opt.Model = DEFAULT_MODEL,
     mode: model_opt.Mode = "auto",
     backend: model_opt.Backend = "auto",
     precision: model_opt.Precision = "auto",

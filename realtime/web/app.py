@@ -37,6 +37,7 @@ from starlette.exceptions import HTTPException
 
 from fer_live.engines import __version__
 from fer_live.engines.errors import FerError
+from fer_live.engines.store import DEFAULT_MODEL
 from fer_live.engines.threads import use_pipeline_threads
 from fer_live.realtime.detectors import make_detector
 from fer_live.realtime.still import face_fields, faces_in_image
@@ -56,7 +57,7 @@ TOKEN_COOKIE = "fer_token"
 
 @dataclass(frozen=True)
 class ServeSettings:
-    model: str = "five_layer"
+    model: str = DEFAULT_MODEL
     mode: str = "auto"
     detector: str = "mediapipe"
     token: str | None = None  # None: no token needed (loopback only, enforced by the command)

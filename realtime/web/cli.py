@@ -11,6 +11,7 @@ import typer
 
 from fer_live.engines.cli_support import run_cli
 from fer_live.engines.errors import UsageError
+from fer_live.engines.store import DEFAULT_MODEL
 
 HELP = "Serve fer-live's live view and video reports to a web browser (local by default)."
 app = typer.Typer(add_completion=False, help=HELP, rich_markup_mode=None)
@@ -31,7 +32,9 @@ def main(
         str, typer.Option(help="address to bind; other than loopback needs a token")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
-    model: Annotated[str, typer.Option(help="the model pages and jobs start with")] = "five_layer",
+    model: Annotated[
+        str, typer.Option(help="the model pages and jobs start with")
+    ] = DEFAULT_MODEL,
     mode: Annotated[str, typer.Option(help="auto, single, ensemble or ovr")] = "auto",
     detector: Annotated[str, typer.Option(help="mediapipe, mediapipe-full or haar")] = "mediapipe",
     token: Annotated[
