@@ -177,7 +177,9 @@ def _train_with_torch(
         recipe,
         epochs=epochs or recipe.epochs,
         learning_rate=learning_rate or recipe.learning_rate,
-        bfloat16=resolve_precision(precision) == "mixed_bfloat16",
+        # auto: the recipe's choice where the CPU computes bfloat16 natively.
+        bfloat16=resolve_precision(precision) == "mixed_bfloat16"
+        and (recipe.bfloat16 or precision != "auto"),
     )
     spec = get_architecture(architecture).spec
     splits = make_variant(split_faces(load_faces(data), split_scheme, seed), variant, seed)
