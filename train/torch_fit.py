@@ -1,7 +1,7 @@
 """The fast trainer: a torch twin of the architecture, bfloat16 autocast, channels-last; on the
 CPU, or on an NVIDIA GPU when PyTorch sees one.
 
-`fer-train --engine torch` uses it (compact_resnet only). What it does per epoch:
+`fer-train --engine torch` uses it (compact_resnet, efficientnet_lite0). Per epoch:
 - faces shuffled by a generator seeded with (seed, epoch), augmented on whole batches with
   torch ops (mirror, rotation, zoom, shift, random erasing), so a resumed run sees exactly the
   batches an uninterrupted one would;
@@ -42,7 +42,8 @@ HISTORY = "torch_history.json"
 
 @dataclass(frozen=True)
 class TorchRecipe:
-    """The torch engine's recipe. Defaults are the `fast` recipe, chosen on PublicTest."""
+    """The torch engine's recipe. The defaults are the `fast` recipe (compact_resnet from
+    scratch); what it reaches on PublicTest is in the README's Models section."""
 
     name: str = "fast"
     epochs: int = 50
