@@ -32,8 +32,9 @@ def main(
     engine: Annotated[
         str,
         typer.Option(
-            help="keras, or torch: a PyTorch twin (compact_resnet, efficientnet_lite0) in "
-            "bfloat16, 2-2.6x as fast on a CPU (--recipe fast, or fast_transfer)"
+            help="keras, or torch: a PyTorch twin (compact_resnet, efficientnet_lite0, "
+            "five_layer, six_layer), about twice as fast on a CPU (--recipe fast, or "
+            "fast_transfer)"
         ),
     ] = "keras",
     epochs: Annotated[

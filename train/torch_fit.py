@@ -1,7 +1,8 @@
 """The fast trainer: a torch twin of the architecture, bfloat16 autocast, channels-last; on the
 CPU, or on an NVIDIA GPU when PyTorch sees one.
 
-`fer-train --engine torch` uses it (compact_resnet, efficientnet_lite0). Per epoch:
+`fer-train --engine torch` uses it (every architecture with a twin in train/torch_nets.py).
+Per epoch:
 - faces shuffled by a generator seeded with (seed, epoch), augmented on whole batches with
   torch ops (mirror, rotation, zoom, shift, random erasing), so a resumed run sees exactly the
   batches an uninterrupted one would;

@@ -136,10 +136,47 @@ def _modules():
             x = torch.nn.functional.relu6(self._bn1(self._conv_head(x)))
             return self.probs(self.drop(x.mean(dim=(2, 3))))
 
-    return CompactResNet, EfficientNetLite0
+    class CustomCnn(nn.Module):
+        """train.architectures' five_layer / six_layer: 3×3 conv (with bias), batch norm, ReLU,
+        2×2 max pool (the first five blocks), dropout; then dense blocks (five_layer) or a
+        global average pool (six_layer). Returns logits."""
+
+        def __init__(self, filters, dense, dropout_scale: float) -> None:
+            super().__init__()
+            self.convs, self.bns = nn.ModuleList(), nn.ModuleList()
+            cin = 1
+            for width in filters:
+                self.convs.append(nn.Conv2d(cin, width, 3, padding=1))  # "same" at stride 1
+                self.bns.append(batch_norm(width))
+                cin = width
+            self.conv_drop = nn.Dropout(0.25 * dropout_scale)
+            self.fcs, self.fc_bns = nn.ModuleList(), nn.ModuleList()
+            for units in dense:
+                self.fcs.append(nn.Linear(cin, units))
+                self.fc_bns.append(nn.BatchNorm1d(units, eps=KERAS_BN_EPSILON, momentum=0.01))
+                cin = units
+            self.fc_drop = nn.Dropout(0.5 * dropout_scale)
+            self.probs = nn.Linear(cin, NUM_CLASSES)
+            self.input_size = 48
+
+        def forward(self, x):
+            for index, (conv, bn) in enumerate(zip(self.convs, self.bns, strict=True)):
+                x = torch.relu(bn(conv(x)))
+                if index < 5:
+                    x = torch.nn.functional.max_pool2d(x, 2)
+                x = self.conv_drop(x)
+            x = x.mean(dim=(2, 3)) if not self.fcs else x.flatten(1)  # 1×1 left for five_layer
+            for fc, bn in zip(self.fcs, self.fc_bns, strict=True):
+                x = self.fc_drop(torch.relu(bn(fc(x))))
+            return self.probs(x)
+
+    return CompactResNet, EfficientNetLite0, CustomCnn
 
 
-TWINS = ("compact_resnet", "efficientnet_lite0")
+TWINS = ("compact_resnet", "efficientnet_lite0", "five_layer", "six_layer")
+# The custom CNNs' dropout in the torch engine: the paper's rates (0.25 / 0.5) held five_layer
+# near the majority-class rate for the first epochs of short runs (train/recipes.py, `cpu`).
+CUSTOM_DROPOUT_SCALE = 0.4
 
 
 def build_torch_twin(architecture: str, backbone_weights: str | None = None) -> Any:
@@ -151,7 +188,11 @@ def build_torch_twin(architecture: str, backbone_weights: str | None = None) -> 
             f"the torch trainer has no twin of '{architecture}'",
             hint=f"use --engine keras, or --arch {' or '.join(TWINS)}",
         )
-    compact, lite = _modules()
+    compact, lite, custom = _modules()
+    if architecture == "five_layer":
+        return custom((128, 256, 512, 1024, 1024), (512, 256), CUSTOM_DROPOUT_SCALE)
+    if architecture == "six_layer":
+        return custom((128, 256, 512, 1024, 1024, 2048), (), CUSTOM_DROPOUT_SCALE)
     if architecture == "compact_resnet":
         from fer_live.train.architectures import COMPACT_BLOCKS
 
@@ -200,6 +241,9 @@ def copy_to_keras(twin, keras_model) -> None:
         load_imagenet_weights(keras_model, state)
         _copy_dense(twin.probs, keras_model.get_layer("probs"))
         return
+    if hasattr(twin, "convs"):
+        _copy_custom(twin, keras_model.get_layer)
+        return
     layer = keras_model.get_layer
     layer("stem_conv").set_weights([_conv_kernel(twin.stem_conv)])
     layer("stem_bn").set_weights(_bn_weights(twin.stem_bn))
@@ -219,3 +263,14 @@ def _copy_dense(dense, keras_layer) -> None:
     keras_layer.set_weights(
         [dense.weight.detach().float().cpu().numpy().T, dense.bias.detach().float().cpu().numpy()]
     )
+
+
+def _copy_custom(twin, layer) -> None:
+    for index, (conv, bn) in enumerate(zip(twin.convs, twin.bns, strict=True), start=1):
+        kernel = conv.weight.detach().float().cpu().numpy().transpose(2, 3, 1, 0)
+        layer(f"conv{index}").set_weights([kernel, conv.bias.detach().float().cpu().numpy()])
+        layer(f"bn{index}").set_weights(_bn_weights(bn))
+    for index, (fc, bn) in enumerate(zip(twin.fcs, twin.fc_bns, strict=True), start=1):
+        _copy_dense(fc, layer(f"fc{index}"))
+        layer(f"fc_bn{index}").set_weights(_bn_weights(bn))
+    _copy_dense(twin.probs, layer("probs"))
