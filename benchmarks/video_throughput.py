@@ -13,7 +13,10 @@ included; peak resident memory of that process from `wait4`):
   the frames per second it reports (processing only, after start-up).
 - ray: fer-video --executor ray on four one-minute clips with 1 and 2 workers (with --ray).
 - with --old-model M: every realtime_x case (and live_640x480) also runs the settings before key
-  frames (M, `--detect-every 1`) in the same run, and a speedup row gives new / old.
+  frames (M, `--detect-every 1`) in the same run, and a speedup row gives new / old. With
+  --old-code SITE those runs use an older fer-live installed in SITE instead of this code
+  (`git archive COMMIT | tar -x -C /tmp/old && pip install --no-deps --target SITE /tmp/old`),
+  so the old row is the old release as a user had it, not its settings on this code.
 Generated clips are cached in --work-dir. Numbers depend on the machine: the JSON header says which.
 """
 
@@ -90,11 +93,14 @@ def _fit(image, width: int, height: int, np):
     return canvas
 
 
-def run_timed(command: list[str]) -> dict:
-    """Run a command; wall seconds from launch to exit, peak RSS (MB), stderr."""
+def run_timed(command: list[str], env: dict[str, str] | None = None) -> dict:
+    """Run a command; wall seconds from launch to exit, peak RSS (MB), stderr. With `env` (old
+    code) it runs in the site folder: a checkout's own fer_live/ in the current folder would
+    otherwise come first on `python -c`'s path."""
     started = time.perf_counter()
     process = subprocess.Popen(
-        command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+        command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env,
+        cwd=env["PYTHONPATH"] if env else None,
     )
     # Read stderr on the side so a chatty process never blocks on a full pipe.
     stderr_lines: list[str] = []
@@ -113,6 +119,28 @@ def run_timed(command: list[str]) -> dict:
 
 def _tool(name: str) -> str:
     return str(Path(sys.executable).parent / name)
+
+
+ENTRIES = {"fer-video": "fer_video", "fer-live": "fer_live"}
+
+
+def _old_code_env(site: Path) -> dict[str, str]:
+    """The environment that makes `import fer_live` find the copy in `site` (PYTHONPATH comes
+    before the editable install's finder); refused unless it really does."""
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    probe = subprocess.run(
+        [sys.executable, "-c", "import fer_live.realtime.entry as e; print(e.__file__)"],
+        env=env, capture_output=True, text=True, check=False, cwd=site,
+    )
+    if probe.returncode != 0 or not probe.stdout.strip().startswith(str(site.resolve())):
+        raise typer.BadParameter(f"{site}: holds no fer-live of its own ({probe.stderr.strip()})")
+    return env
+
+
+def _old_code_command(name: str) -> list[str]:
+    entry = ENTRIES[name]
+    code = f"import sys; sys.argv[0] = {name!r}; from fer_live.realtime.entry import {entry}; "
+    return [sys.executable, "-c", code + f"{entry}()"]
 
 
 def _video_seconds(path: Path) -> tuple[float, int]:
@@ -142,6 +170,11 @@ def main(
         str | None,
         typer.Option(help="also run the old settings: this model with --detect-every 1"),
     ] = None,
+    old_code: Annotated[
+        Path | None,
+        typer.Option(help="with --old-model: run the old settings on the fer-live in this site "
+                     "folder (pip install --target) instead of this code"),
+    ] = None,
     json_path: Annotated[Path | None, typer.Option("--json")] = None,
 ) -> None:
     def work() -> None:
@@ -153,13 +186,20 @@ def main(
         settings = {"new": model_args(model)}
         if old_model is not None:
             settings["old"] = [*model_args(old_model), "--detect-every", "1"]
+        old_env = _old_code_env(old_code) if old_code is not None and old_model else None
         rows: list[dict] = []
+
+        def tool(name: str, setting: str) -> tuple[list[str], dict | None]:
+            if setting == "old" and old_env is not None:
+                return _old_code_command(name), old_env
+            return [_tool(name)], None
 
         def fer_video(inputs: list[Path], *extra: str, setting: str = "new") -> dict:
             out = work_dir / "out"
             shutil.rmtree(out, ignore_errors=True)
-            command = [_tool("fer-video"), *map(str, inputs), *settings[setting], "--quiet"]
-            return run_timed([*command, "--output-dir", str(out), *extra])
+            program, env = tool("fer-video", setting)
+            command = [*program, *map(str, inputs), *settings[setting], "--quiet"]
+            return run_timed([*command, "--output-dir", str(out), *extra], env)
 
         def speedup(case: str, clip: str, key: str) -> None:
             found = {r["settings"]: r[key] for r in rows if r["case"] == case and r["clip"] == clip}
@@ -206,8 +246,9 @@ def main(
 
             talk640 = make_clip([media / TALK], work_dir / "talk_640x480_30s.mp4", 30, (640, 480))
             for setting in settings:
-                live = [_tool("fer-live"), "--camera", str(talk640), *settings[setting]]
-                timed = run_timed([*live, "--no-display"])
+                program, env = tool("fer-live", setting)
+                live = [*program, "--camera", str(talk640), *settings[setting]]
+                timed = run_timed([*live, "--no-display"], env)
                 fps = re.search(r"([\d.]+) fps", timed["stderr"])
                 rows.append(
                     {
@@ -268,6 +309,7 @@ def main(
                 "precision": precision,
                 "flip": flip,
                 "settings": settings,
+                "old_code": str(old_code) if old_code else "this code",
             }
             json_path.write_text(json.dumps({**report, "rows": rows}, indent=2) + "\n")
 
