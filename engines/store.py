@@ -30,7 +30,7 @@ MEMBERS_FILE = "members.json"
 MODES = ("auto", "single", "ensemble", "ovr")
 DEFAULT_ENSEMBLE = "ensemble"
 # The model every command, the API and fer-serve run unless told otherwise (README: Models).
-DEFAULT_MODEL = "five_layer"
+DEFAULT_MODEL = "compact_resnet"
 OVR_SUFFIX = "_ovr"
 
 
