@@ -51,31 +51,46 @@ def train_to_artifact(
     command: str,
     engine: str = "keras",
 ) -> Path:
+    if engine not in ENGINES:
+        raise UnknownNameError("training engine", engine, ENGINES)
+    # Recipes and options are checked before the data loads.
     if engine == "torch":
-        return _train_with_torch(
-            architecture=architecture, data=data, out=out, run_dir=run_dir, variant=variant,
-            recipe_name=recipe_name, precision=precision, epochs=epochs,
-            learning_rate=learning_rate, split_scheme=split_scheme, resume=resume,
-            max_steps=max_steps, limit=limit, seed=seed, command=command,
-            backbone_weights=backbone_weights,
+        torch_recipe = _torch_recipe(
+            recipe_name, epochs, learning_rate, precision,
             refused={"--init-from": init_from, "--teacher": distillation, "--positive": positive},
         )
-    if engine != "keras":
-        raise UnknownNameError("training engine", engine, ENGINES)
-    recipe = get_recipe(recipe_name)
-    recipe = replace(
-        recipe,
-        mixed_bfloat16=resolve_precision(precision) == "mixed_bfloat16",
-        learning_rate=learning_rate or recipe.learning_rate,
-    )
-    if variant.startswith("binary-") and positive is None:
-        positive = variant.removeprefix("binary-")  # a binary set trains a one-vs-rest model
-    if positive is not None and positive not in EMOTIONS:
-        raise UnknownNameError("emotion", positive, EMOTIONS)
-    if distillation is not None and positive is not None:
-        raise UsageError("--teacher trains a seven-class student; it does not apply to --positive")
+    else:
+        recipe = get_recipe(recipe_name)
+        recipe = replace(
+            recipe,
+            mixed_bfloat16=resolve_precision(precision) == "mixed_bfloat16",
+            learning_rate=learning_rate or recipe.learning_rate,
+        )
+        if variant.startswith("binary-") and positive is None:
+            positive = variant.removeprefix("binary-")  # a binary set trains a one-vs-rest model
+        if positive is not None and positive not in EMOTIONS:
+            raise UnknownNameError("emotion", positive, EMOTIONS)
+        if distillation is not None and positive is not None:
+            raise UsageError(
+                "--teacher trains a seven-class student; it does not apply to --positive"
+            )
     splits = make_variant(split_faces(load_faces(data), split_scheme, seed), variant, seed)
     train, val, test = (_limit(part, limit) for part in (splits.train, splits.val, splits.test))
+    info = {
+        "command": command,
+        "data": str(data),
+        "data_sha256": file_checksum(data),
+        "variant": variant,
+        "split_scheme": split_scheme,
+        "recipe": recipe_name,
+    }
+    if engine == "torch":
+        model, spec, details = _fit_with_torch(
+            architecture, train, val, run_dir, torch_recipe, seed, resume, max_steps,
+            backbone_weights,
+        )
+        _save_and_test(model, spec, out, {**info, **details}, test, None)
+        return out
     config = TrainConfig(
         architecture=architecture,
         recipe=recipe,
@@ -96,13 +111,7 @@ def train_to_artifact(
     model = train_model(config, train, val, soft)
     spec = spec_for(config)
     state = read_state(run_dir)
-    info = {
-        "command": command,
-        "data": str(data),
-        "data_sha256": file_checksum(data),
-        "variant": variant,
-        "split_scheme": split_scheme,
-        "recipe": recipe_name,
+    info |= {
         "mixed_bfloat16": recipe.mixed_bfloat16,
         "dropout_scale": recipe.dropout_scale,
         "learning_rate": recipe.learning_rate,
@@ -142,30 +151,16 @@ def _save_and_test(model, spec, out: Path, info: dict, test: FaceSet, positive: 
 ENGINES = ("keras", "torch")
 
 
-def _train_with_torch(
-    *,
-    architecture: str,
-    data: Path,
-    out: Path,
-    run_dir: Path,
-    variant: str,
+def _torch_recipe(
     recipe_name: str,
-    precision: str,
     epochs: int | None,
     learning_rate: float | None,
-    split_scheme: str,
-    resume: bool,
-    max_steps: int | None,
-    limit: int | None,
-    seed: int,
-    command: str,
-    backbone_weights: str,
+    precision: str,
     refused: dict[str, object],
-) -> Path:
-    """fer-train --engine torch: the torch twin trains (train/torch_fit.py), the registered Keras
-    model receives its weights, and the artifact is written as the Keras engine writes it."""
-    from fer_live.train.architectures import get_architecture
-    from fer_live.train.torch_fit import get_torch_recipe, train_keras_model_with_torch
+):
+    """fer-train --engine torch's recipe with the command's overrides; refuses the options only
+    the Keras engine has."""
+    from fer_live.train.torch_fit import get_torch_recipe
 
     given = [option for option, value in refused.items() if value is not None]
     if given:
@@ -173,7 +168,7 @@ def _train_with_torch(
             f"--engine torch does not take {', '.join(given)}", hint="use --engine keras for it"
         )
     recipe = get_torch_recipe(recipe_name)
-    recipe = replace(
+    return replace(
         recipe,
         epochs=epochs or recipe.epochs,
         learning_rate=learning_rate or recipe.learning_rate,
@@ -181,21 +176,23 @@ def _train_with_torch(
         bfloat16=resolve_precision(precision) == "mixed_bfloat16"
         and (recipe.bfloat16 or precision != "auto"),
     )
-    spec = get_architecture(architecture).spec
-    splits = make_variant(split_faces(load_faces(data), split_scheme, seed), variant, seed)
-    train, val, test = (_limit(part, limit) for part in (splits.train, splits.val, splits.test))
+
+
+def _fit_with_torch(
+    architecture: str, train: FaceSet, val: FaceSet, run_dir: Path, recipe, seed: int,
+    resume: bool, max_steps: int | None, backbone_weights: str,
+):
+    """The torch twin trains (train/torch_fit.py) and the registered Keras model receives its
+    weights; returns (Keras model, spec, what info.json adds about the run)."""
+    from fer_live.train.architectures import get_architecture
+    from fer_live.train.torch_fit import train_keras_model_with_torch
+
     model, history = train_keras_model_with_torch(
         architecture, train, val, run_dir, recipe, seed, resume, max_steps, backbone_weights
     )
     best = max(history, key=lambda row: row["val_accuracy"])
-    info = {
-        "command": command,
+    details = {
         "engine": "torch",
-        "data": str(data),
-        "data_sha256": file_checksum(data),
-        "variant": variant,
-        "split_scheme": split_scheme,
-        "recipe": recipe_name,
         "torch_recipe": asdict(recipe),
         "backbone_weights": backbone_weights,
         "epochs": len(history),
@@ -204,5 +201,4 @@ def _train_with_torch(
         "epoch_seconds": [row["seconds"] for row in history],
         "history": history,
     }
-    _save_and_test(model, spec, out, info, test, None)
-    return out
+    return model, get_architecture(architecture).spec, details
