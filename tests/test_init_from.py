@@ -8,7 +8,7 @@ import pytest
 
 from fer_live.engines.errors import ModelFileError
 from fer_live.train.architectures import build_model
-from fer_live.train.fit import _load_initial_weights
+from fer_live.train.fit import load_initial_weights
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def test_six_layer_starts_from_five_layers_conv_blocks(five_layer_artifact):
     keras.utils.set_random_seed(12)
     six = build_model("six_layer")
     fresh_conv6 = _weights(six, "conv6")
-    _load_initial_weights(six, five_layer_artifact)
+    load_initial_weights(six, five_layer_artifact)
     for name in ("conv1", "bn1", "conv5", "bn5"):
         for got, want in zip(_weights(six, name), _weights(donor, name), strict=True):
             np.testing.assert_array_equal(got, want)
@@ -46,7 +46,7 @@ def test_same_architecture_copies_everything(five_layer_artifact):
     donor = keras.models.load_model(five_layer_artifact / "model.keras", compile=False)
     keras.utils.set_random_seed(13)
     model = build_model("five_layer")
-    _load_initial_weights(model, five_layer_artifact)
+    load_initial_weights(model, five_layer_artifact)
     for got, want in zip(model.get_weights(), donor.get_weights(), strict=True):
         np.testing.assert_array_equal(got, want)
 
@@ -54,4 +54,4 @@ def test_same_architecture_copies_everything(five_layer_artifact):
 def test_unrelated_model_is_refused(model_dir):
     model = build_model("five_layer")
     with pytest.raises(ModelFileError, match="no layer"):
-        _load_initial_weights(model, model_dir / "tiny")
+        load_initial_weights(model, model_dir / "tiny")

@@ -12,7 +12,7 @@ from fer_live.engines.preprocess import to_model_input
 from fer_live.engines.spec import load_spec
 from fer_live.engines.store import SHIPPED_DIR
 from fer_live.train.architectures import build_model
-from fer_live.train.fit import _load_initial_weights
+from fer_live.train.fit import load_initial_weights
 from fer_live.train.onnx_weights import layer_name, read_onnx_layers
 
 COMPACT = SHIPPED_DIR / "compact_resnet"
@@ -49,7 +49,7 @@ def test_keras_model_from_the_shipped_int8_file_predicts_what_the_file_does(face
     train_faces, test_faces = faces
     spec = load_spec(COMPACT)
     model = build_model("compact_resnet")
-    _load_initial_weights(model, COMPACT, sample=lambda: to_model_input(train_faces, spec))
+    load_initial_weights(model, COMPACT, sample=lambda: to_model_input(train_faces, spec))
     pixels = to_model_input(test_faces, spec)
     keras_probs = model.predict(pixels, batch_size=256, verbose=0)
     session = ort.InferenceSession(str(COMPACT / "model.int8.onnx"))
@@ -70,7 +70,7 @@ def test_onnx_weights_for_another_architecture_are_refused(faces):
     spec = load_spec(COMPACT)
     model = build_model("five_layer")
     with pytest.raises(ModelFileError, match="not in five_layer"):
-        _load_initial_weights(model, COMPACT, sample=lambda: to_model_input(faces[0], spec))
+        load_initial_weights(model, COMPACT, sample=lambda: to_model_input(faces[0], spec))
 
 
 def test_onnx_weights_under_mixed_bfloat16_are_refused_with_the_fix(faces):
@@ -83,6 +83,6 @@ def test_onnx_weights_under_mixed_bfloat16_are_refused_with_the_fix(faces):
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
         with pytest.raises(UsageError, match="float32"):
-            _load_initial_weights(model, COMPACT, sample=lambda: to_model_input(faces[0], spec))
+            load_initial_weights(model, COMPACT, sample=lambda: to_model_input(faces[0], spec))
     finally:
         keras.mixed_precision.set_global_policy("float32")

@@ -139,8 +139,67 @@ def test_fer_train_engine_torch_writes_an_artifact_that_runs(tmp_path, fer2013):
     with FerModel.open(str(out), backend="keras") as model:
         probs = model.predict_crops([np.zeros((48, 48), np.uint8)] * 2).probs
     assert probs.shape == (2, 7)
-    refused = CliRunner().invoke(app, [*arguments, "--teacher", "five_layer"])
-    assert refused.exit_code != 0 and "--engine torch does not take --teacher" in refused.output
+    refused = CliRunner().invoke(app, [*arguments, "--positive", "fear"])
+    assert refused.exit_code != 0 and "--engine torch does not take --positive" in refused.output
+
+
+def test_fer_train_engine_torch_continues_a_shipped_model_against_a_teacher(tmp_path, fer2013):
+    """--init-from starts the twin where the shipped compact_resnet is (its validation accuracy
+    before any step equals the shipped model's), and --teacher caches the teacher's outputs."""
+    from typer.testing import CliRunner
+
+    from fer_live.engines.store import find_folder
+    from fer_live.train.cli import app
+
+    out, run = tmp_path / "artifact", tmp_path / "run"
+    result = CliRunner().invoke(app, [
+        "--arch", "compact_resnet", "--engine", "torch", "--recipe", "fast_finetune",
+        "--data", str(fer2013), "--out", str(out), "--run-dir", str(run),
+        "--epochs", "1", "--max-steps", "1", "--limit", "64", "--precision", "float32",
+        "--init-from", str(find_folder("compact_resnet")), "--teacher", "compact_resnet",
+    ])
+    assert result.exit_code == 0, result.output
+    assert list(run.glob("teacher-compact_resnet-*.npy"))
+    info = (out / "info.json").read_text()
+    assert '"init_from"' in info and '"teacher": "compact_resnet"' in info
+
+
+@pytest.mark.parametrize("name", ["compact_resnet", "five_layer"])
+def test_keras_weights_copied_into_a_twin_give_the_same_probabilities(name):
+    from fer_live.train.architectures import build_model
+    from fer_live.train.torch_nets import copy_from_keras
+
+    torch.manual_seed(1)
+    source = build_torch_twin(name).eval()
+    _randomise_batch_norm(source)
+    model = build_model(name)
+    copy_to_keras(source, model)
+    target = build_torch_twin(name).eval()
+    copy_from_keras(model, target)
+    faces = torch.rand(3, 1, 48, 48, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        torch.testing.assert_close(target(faces), source(faces), rtol=1e-5, atol=1e-5)
+    with pytest.raises(UsageError, match="--init-from"):
+        other = "six_layer" if name == "five_layer" else "five_layer"
+        copy_from_keras(model, build_torch_twin(other))
+
+
+def test_distillation_loss_is_the_label_loss_at_alpha_0_and_zero_kl_for_a_matching_teacher():
+    from fer_live.train.torch_fit import Teacher, _distillation_loss
+
+    logits = torch.randn(5, 7, generator=torch.Generator().manual_seed(0))
+    labels = torch.arange(5)
+    cross_entropy = torch.nn.CrossEntropyLoss()
+    soft = torch.softmax(logits, 1)
+    only_labels = _distillation_loss(logits, labels, soft, Teacher(soft.numpy(), 4.0, 0.0),
+                                     cross_entropy)
+    torch.testing.assert_close(only_labels, cross_entropy(logits, labels))
+    matching = _distillation_loss(logits, labels, soft, Teacher(soft.numpy(), 4.0, 1.0),
+                                  cross_entropy)
+    assert float(matching) == pytest.approx(0.0, abs=1e-5)
+    other = _distillation_loss(logits, labels, soft.flip(0), Teacher(soft.numpy(), 4.0, 1.0),
+                               cross_entropy)
+    assert float(other) > 0.01
 
 
 def test_lite0_twin_takes_the_imagenet_file_and_matches_keras_on_48x48_faces():

@@ -27,7 +27,10 @@ def main(
     ] = None,
     variant: Annotated[str, typer.Option(help="original, filtered, balanced, ...")] = "original",
     recipe: Annotated[
-        str, typer.Option(help="paper, cpu or compact; fast or fast_transfer with --engine torch")
+        str,
+        typer.Option(
+            help="paper, cpu or compact; fast, fast_transfer or fast_finetune with --engine torch"
+        ),
     ] = "cpu",
     engine: Annotated[
         str,

@@ -302,7 +302,7 @@ def train_model(
             rows = np.random.default_rng(config.seed).permutation(len(train))[:INIT_SAMPLE]
             return to_model_input(train.images[rows], spec)
 
-        _load_initial_weights(model, config.init_from, sample=sample)
+        load_initial_weights(model, config.init_from, sample=sample)
     initial_epoch = int(state.get("epoch", 0))
     if initial_epoch < epochs:
         model.fit(
@@ -320,7 +320,7 @@ def train_model(
     return export_best(config)
 
 
-def _load_initial_weights(model, artifact: Path, sample=None) -> None:
+def load_initial_weights(model, artifact: Path, sample=None) -> None:
     """Start from a trained artifact's weights.
 
     From model.keras, every layer whose name and weight shapes match is copied: the whole model

@@ -57,7 +57,7 @@ def train_to_artifact(
     if engine == "torch":
         torch_recipe = _torch_recipe(
             recipe_name, epochs, learning_rate, precision,
-            refused={"--init-from": init_from, "--teacher": distillation, "--positive": positive},
+            refused={"--positive": positive},
         )
     else:
         recipe = get_recipe(recipe_name)
@@ -85,10 +85,23 @@ def train_to_artifact(
         "recipe": recipe_name,
     }
     if engine == "torch":
+        teacher = None
+        if distillation is not None:
+            from fer_live.train.torch_fit import Teacher
+
+            teacher = Teacher(
+                teacher_probabilities(distillation.teacher, train.images, run_dir),
+                distillation.temperature,
+                distillation.alpha,
+            )
         model, spec, details = _fit_with_torch(
             architecture, train, val, run_dir, torch_recipe, seed, resume, max_steps,
-            backbone_weights,
+            backbone_weights, init_from, teacher,
         )
+        details |= {
+            "init_from": str(init_from) if init_from else None,
+            "distillation": asdict(distillation) if distillation else None,
+        }
         _save_and_test(model, spec, out, {**info, **details}, test, None)
         return out
     config = TrainConfig(
@@ -180,7 +193,8 @@ def _torch_recipe(
 
 def _fit_with_torch(
     architecture: str, train: FaceSet, val: FaceSet, run_dir: Path, recipe, seed: int,
-    resume: bool, max_steps: int | None, backbone_weights: str,
+    resume: bool, max_steps: int | None, backbone_weights: str, init_from: Path | None,
+    teacher,
 ):
     """The torch twin trains (train/torch_fit.py) and the registered Keras model receives its
     weights; returns (Keras model, spec, what info.json adds about the run)."""
@@ -188,7 +202,8 @@ def _fit_with_torch(
     from fer_live.train.torch_fit import train_keras_model_with_torch
 
     model, history = train_keras_model_with_torch(
-        architecture, train, val, run_dir, recipe, seed, resume, max_steps, backbone_weights
+        architecture, train, val, run_dir, recipe, seed, resume, max_steps, backbone_weights,
+        init_from, teacher,
     )
     best = max(history, key=lambda row: row["val_accuracy"])
     details = {

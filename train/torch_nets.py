@@ -219,16 +219,46 @@ def build_torch_twin(architecture: str, backbone_weights: str | None = None) -> 
     return twin
 
 
-def _conv_kernel(conv) -> np.ndarray:
-    # torch out×in×kh×kw -> Keras kh×kw×in×out
-    return conv.weight.detach().float().cpu().numpy().transpose(2, 3, 1, 0)
+# How a torch tensor becomes a Keras weight: convolution kernels are out×in×kh×kw in torch and
+# kh×kw×in×out in Keras, dense kernels are transposed, the rest (biases, BN) are as they are.
+_TO_KERAS = {"conv": (2, 3, 1, 0), "dense": (1, 0), "plain": None}
+_FROM_KERAS = {"conv": (3, 2, 0, 1), "dense": (1, 0), "plain": None}
 
 
-def _bn_weights(bn) -> list[np.ndarray]:
-    return [
-        tensor.detach().float().cpu().numpy()
-        for tensor in (bn.weight, bn.bias, bn.running_mean, bn.running_var)
-    ]
+def _bn(bn) -> list:
+    return [(t, "plain") for t in (bn.weight, bn.bias, bn.running_mean, bn.running_var)]
+
+
+def _dense(dense) -> list:
+    return [(dense.weight, "dense"), (dense.bias, "plain")]
+
+
+def _layer_pairs(twin) -> list[tuple[str, list]]:
+    """(Keras layer name, [(torch tensor, kind), ...] in the layer's get_weights() order) for
+    compact_resnet and the custom CNNs."""
+    if hasattr(twin, "convs"):
+        pairs = []
+        for index, (conv, bn) in enumerate(zip(twin.convs, twin.bns, strict=True), start=1):
+            pairs += [(f"conv{index}", [(conv.weight, "conv"), (conv.bias, "plain")]),
+                      (f"bn{index}", _bn(bn))]
+        for index, (fc, bn) in enumerate(zip(twin.fcs, twin.fc_bns, strict=True), start=1):
+            pairs += [(f"fc{index}", _dense(fc)), (f"fc_bn{index}", _bn(bn))]
+        return [*pairs, ("probs", _dense(twin.probs))]
+    pairs = [("stem_conv", [(twin.stem_conv.weight, "conv")]), ("stem_bn", _bn(twin.stem_bn))]
+    for index, block in enumerate(twin.blocks, start=1):
+        name = f"block{index}"
+        pairs += [
+            (f"{name}_conv1", [(block.conv1.weight, "conv")]), (f"{name}_bn1", _bn(block.bn1)),
+            (f"{name}_conv2", [(block.conv2.weight, "conv")]), (f"{name}_bn2", _bn(block.bn2)),
+        ]
+        if block.proj is not None:
+            pairs += [(f"{name}_proj", [(block.proj.weight, "conv")]),
+                      (f"{name}_proj_bn", _bn(block.proj_bn))]
+    return [*pairs, ("probs", _dense(twin.probs))]
+
+
+def _transposed(array: np.ndarray, axes) -> np.ndarray:
+    return array if axes is None else np.ascontiguousarray(array.transpose(axes))
 
 
 def copy_to_keras(twin, keras_model) -> None:
@@ -239,38 +269,40 @@ def copy_to_keras(twin, keras_model) -> None:
         state = {key: value.detach().float().cpu().numpy() for key, value in
                  twin.state_dict().items()}
         load_imagenet_weights(keras_model, state)
-        _copy_dense(twin.probs, keras_model.get_layer("probs"))
+        weight, bias = twin.probs.weight, twin.probs.bias
+        keras_model.get_layer("probs").set_weights(
+            [weight.detach().float().cpu().numpy().T, bias.detach().float().cpu().numpy()]
+        )
         return
-    if hasattr(twin, "convs"):
-        _copy_custom(twin, keras_model.get_layer)
-        return
-    layer = keras_model.get_layer
-    layer("stem_conv").set_weights([_conv_kernel(twin.stem_conv)])
-    layer("stem_bn").set_weights(_bn_weights(twin.stem_bn))
-    for index, block in enumerate(twin.blocks, start=1):
-        name = f"block{index}"
-        layer(f"{name}_conv1").set_weights([_conv_kernel(block.conv1)])
-        layer(f"{name}_bn1").set_weights(_bn_weights(block.bn1))
-        layer(f"{name}_conv2").set_weights([_conv_kernel(block.conv2)])
-        layer(f"{name}_bn2").set_weights(_bn_weights(block.bn2))
-        if block.proj is not None:
-            layer(f"{name}_proj").set_weights([_conv_kernel(block.proj)])
-            layer(f"{name}_proj_bn").set_weights(_bn_weights(block.proj_bn))
-    _copy_dense(twin.probs, layer("probs"))
+    for name, tensors in _layer_pairs(twin):
+        keras_model.get_layer(name).set_weights([
+            _transposed(tensor.detach().float().cpu().numpy(), _TO_KERAS[kind])
+            for tensor, kind in tensors
+        ])
 
 
-def _copy_dense(dense, keras_layer) -> None:
-    keras_layer.set_weights(
-        [dense.weight.detach().float().cpu().numpy().T, dense.bias.detach().float().cpu().numpy()]
-    )
+def copy_from_keras(keras_model, twin) -> None:
+    """The reverse: a trained Keras model's weights into its twin (fer-train --engine torch
+    --init-from). Not for efficientnet_lite0, whose ImageNet start is --backbone-weights."""
+    import torch
 
-
-def _copy_custom(twin, layer) -> None:
-    for index, (conv, bn) in enumerate(zip(twin.convs, twin.bns, strict=True), start=1):
-        kernel = conv.weight.detach().float().cpu().numpy().transpose(2, 3, 1, 0)
-        layer(f"conv{index}").set_weights([kernel, conv.bias.detach().float().cpu().numpy()])
-        layer(f"bn{index}").set_weights(_bn_weights(bn))
-    for index, (fc, bn) in enumerate(zip(twin.fcs, twin.fc_bns, strict=True), start=1):
-        _copy_dense(fc, layer(f"fc{index}"))
-        layer(f"fc_bn{index}").set_weights(_bn_weights(bn))
-    _copy_dense(twin.probs, layer("probs"))
+    if hasattr(twin, "_conv_stem"):
+        raise UsageError(
+            "--init-from with --engine torch takes compact_resnet, five_layer or six_layer",
+            hint="efficientnet_lite0 starts from --backbone-weights; or use --engine keras",
+        )
+    with torch.no_grad():
+        for name, tensors in _layer_pairs(twin):
+            try:
+                weights = keras_model.get_layer(name).get_weights()
+            except ValueError as error:
+                raise UsageError(f"--init-from: the model has no layer {name}") from error
+            for (tensor, kind), weight in zip(tensors, weights, strict=True):
+                value = torch.from_numpy(_transposed(np.asarray(weight), _FROM_KERAS[kind]))
+                if tuple(value.shape) != tuple(tensor.shape):
+                    raise UsageError(
+                        f"--init-from: layer {name} is {tuple(value.shape)} there and "
+                        f"{tuple(tensor.shape)} here",
+                        hint="--init-from needs an artifact of the same architecture",
+                    )
+                tensor.copy_(value.to(tensor.dtype))
