@@ -30,7 +30,7 @@ import numpy as np
 import typer
 
 from fer_live.engines.cli_support import run_cli
-from fer_live.engines.store import DEFAULT_MODEL
+from fer_live.engines.store import DEFAULT_MODEL, RUNTIME_FLIP
 from fer_live.realtime.geometry import iou_matrix
 from fer_live.realtime.pipeline import Pipeline, PipelineOptions
 from fer_live.realtime.types import Frame, FrameResult
@@ -174,7 +174,7 @@ def main(
         from fer_live.engines.model import FerModel
         from fer_live.realtime.detectors import make_detector
 
-        loaded = FerModel.open(model)
+        loaded = FerModel.open(model, flip=RUNTIME_FLIP)
         face_detector = make_detector(detector)
         options = PipelineOptions(batch_frames=batch_frames, detect_max_interval=max_interval)
         rows = {}

@@ -11,7 +11,7 @@ import typer
 
 from fer_live.engines.cli_support import run_cli, stderr_console
 from fer_live.engines.errors import InputFileError, UsageError
-from fer_live.engines.store import DEFAULT_MODEL
+from fer_live.engines.store import DEFAULT_MODEL, RUNTIME_FLIP
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013.npz"
@@ -21,8 +21,8 @@ DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / 
 MAX_BATCH = 4096
 
 
-def _split(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",") if part.strip()]
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
 def _batch_sizes(value: str) -> list[int]:
@@ -60,9 +60,12 @@ def main(
     precision: Annotated[str, typer.Option(help="comma list: fp32,fp16,int8")] = "fp32,int8",
     batch: Annotated[str, typer.Option(help="comma list of batch sizes")] = "1,8,32",
     flip: Annotated[
-        str,
-        typer.Option(help="comma list of auto (the model's setting), on, off: mirror-image TTA"),
-    ] = "auto",
+        str | None,
+        typer.Option(
+            help="comma list of auto (the model's setting), unsure, on, off: mirror-image TTA "
+            "(default: auto; with --video the runtime's default, unsure)"
+        ),
+    ] = None,
     protocol: Annotated[
         str | None, typer.Option(help="paper: 1,000 images in batches of 32")
     ] = None,
@@ -101,7 +104,7 @@ def main(
                 mode,
                 _split(backend)[0],
                 (_split(precision) or ["auto"])[-1],
-                flip=(_split(flip) or ["auto"])[0],
+                flip=(_split(flip) or [RUNTIME_FLIP])[0],
             )
         else:
             from fer_live.benchmarks.classifier import (
@@ -113,7 +116,8 @@ def main(
 
             faces, source = load_faces(data or (DEFAULT_DATA if DEFAULT_DATA.is_file() else None))
             batches = _batch_sizes(batch)
-            cases = itertools.product(models, _split(backend), _split(precision), _split(flip))
+            flips = _split(flip) or ["auto"]
+            cases = itertools.product(models, _split(backend), _split(precision), flips)
             for name, back, prec, flip_choice in cases:
                 if protocol == "paper":
                     rows.append(

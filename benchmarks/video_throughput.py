@@ -37,7 +37,7 @@ import typer
 
 from fer_live.benchmarks.machine import machine_header
 from fer_live.engines.cli_support import run_cli
-from fer_live.engines.store import DEFAULT_MODEL
+from fer_live.engines.store import DEFAULT_MODEL, RUNTIME_FLIP
 
 MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 TALK = "talking_head_webcam_man.mp4"
@@ -158,7 +158,10 @@ def main(
     model: str = DEFAULT_MODEL,
     precision: str = "int8",
     backend: str = "auto",
-    flip: Annotated[str, typer.Option(help="auto | on | off (mirror-image averaging)")] = "auto",
+    flip: Annotated[
+        str,
+        typer.Option(help="the new settings' --flip: unsure | auto | on | off (mirror averaging)"),
+    ] = RUNTIME_FLIP,
     work_dir: Annotated[Path, typer.Option(help="generated clips and outputs")] = Path(
         "/tmp/fer-throughput"
     ),
@@ -180,12 +183,14 @@ def main(
     def work() -> None:
         work_dir.mkdir(parents=True, exist_ok=True)
 
-        def model_args(name: str) -> list[str]:
+        def model_args(name: str, flip: str) -> list[str]:
             return ["--model", name, "--precision", precision, "--backend", backend, "--flip", flip]
 
-        settings = {"new": model_args(model)}
+        settings = {"new": model_args(model, flip)}
         if old_model is not None:
-            settings["old"] = [*model_args(old_model), "--detect-every", "1"]
+            # The old settings: every face mirrored as its model says ("auto", the default
+            # before "unsure" existed) and the detector on every frame.
+            settings["old"] = [*model_args(old_model, "auto"), "--detect-every", "1"]
         old_env = _old_code_env(old_code) if old_code is not None and old_model else None
         rows: list[dict] = []
 

@@ -25,7 +25,8 @@ Precision = Annotated[str, typer.Option(help="auto | fp32 | fp16 | int8")]
 Flip = Annotated[
     str,
     typer.Option(
-        help="auto (the model's own setting) | on | off: also run each face's mirror image and "
+        help="auto (the model's own setting) | unsure (as auto, but only for faces whose two "
+        "likeliest emotions are close) | on | off: also run each face's mirror image and "
         "average the two (test-time augmentation: more accurate, twice the inference work)"
     ),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -31,16 +32,24 @@ def run_cli(work: Callable[[], object], stop_signals: bool = False) -> None:
     command then exits 128 + the signal's number after finalising its outputs.
     """
     quiet_frameworks()
-    if not stop_signals:
-        _run_reporting_errors(work)
-        return
-    from fer_live.engines.stopping import STOP, stop_on_signals
+    try:
+        if not stop_signals:
+            _run_reporting_errors(work)
+            return
+        from fer_live.engines.stopping import STOP, stop_on_signals
 
-    with stop_on_signals():
-        _run_reporting_errors(work)
-    if STOP:
-        print(f"stopped by {STOP.signal_name}", file=sys.stderr)
-        raise typer.Exit(STOP.exit_code)
+        with stop_on_signals():
+            _run_reporting_errors(work)
+        if STOP:
+            print(f"stopped by {STOP.signal_name}", file=sys.stderr)
+            raise typer.Exit(STOP.exit_code)
+    finally:
+        # The command is done and its outputs are closed. Interpreter shutdown would now run a
+        # full collection over every object of mediapipe, ONNX Runtime, OpenCV and matplotlib:
+        # 0.15-0.2 s of a 4 s fer-video run, against 0.03 s with the heap frozen (2-core AMD
+        # EPYC with AVX-512). Frozen objects are only skipped by the collector; atexit handlers
+        # and finalisers of objects freed by reference counting still run.
+        gc.freeze()
 
 
 def _run_reporting_errors(work: Callable[[], object]) -> None:

@@ -51,18 +51,46 @@ class Prediction:
         return self.probs.max(axis=1) if len(self) else np.zeros(0, np.float32)
 
 
-FLIP_CHOICES = ("auto", "on", "off")
+FLIP_CHOICES = ("auto", "unsure", "on", "off")
+# A face is "unsure" when its two highest probabilities lie closer than this (for a one-output
+# sigmoid model: p and 1 - p). 0.5 was the smallest of 0.1-0.6 that kept the full mirror
+# average's PublicTest accuracy for compact_resnet.
+UNSURE_MARGIN = 0.5
 
 
-def _predict(backend: Backend, pixels: np.ndarray, flip: bool) -> np.ndarray:
-    """backend.predict, or with flip the mean over each face and its mirror image, run as one
-    batch of 2N so the backend still makes a single call."""
-    if not flip:
-        return _checked(backend, backend.predict(pixels))
-    count = len(pixels)
-    both = backend.predict(np.concatenate([pixels, pixels[:, :, ::-1]]))  # N×H×W×C: axis 2 is x
-    both = _checked(backend, both)
-    return (both[:count] + both[count:]) / 2
+def _leaf_flip(choice: str, spec_flip: bool) -> str:
+    """One leaf's mirror setting: "all" faces, only "unsure" ones, or "off"."""
+    if choice == "on":
+        return "all"
+    if choice == "off" or not spec_flip:
+        return "off"
+    return "all" if choice == "auto" else "unsure"
+
+
+def _margin(out: np.ndarray) -> np.ndarray:
+    if out.shape[1] == 1:
+        return np.abs(2 * out[:, 0] - 1)
+    top = np.sort(out, axis=1)
+    return top[:, -1] - top[:, -2]
+
+
+def _predict(backend: Backend, pixels: np.ndarray, flip: str) -> np.ndarray:
+    """backend.predict, with the mirror-image average for "all" faces (one batch of 2N, so the
+    backend still makes a single call) or for the "unsure" ones (a second call on those)."""
+    mirrored = pixels[:, :, ::-1]  # N×H×W×C: axis 2 is x
+    if flip == "all":
+        count = len(pixels)
+        both = _checked(backend, backend.predict(np.concatenate([pixels, mirrored])))
+        return (both[:count] + both[count:]) / 2
+    out = _checked(backend, backend.predict(pixels))
+    if flip == "off":
+        return out
+    unsure = np.flatnonzero(_margin(out) < UNSURE_MARGIN)
+    if len(unsure):
+        second = _checked(backend, backend.predict(np.ascontiguousarray(mirrored[unsure])))
+        out = out.copy()  # the backend's own buffer stays untouched
+        out[unsure] = (out[unsure] + second) / 2
+    return out
 
 
 def _checked(backend: Backend, out: np.ndarray) -> np.ndarray:
@@ -86,7 +114,8 @@ class FerModel:
     """The artifact's leaf models on their backends plus the mode's combination rule.
 
     flip: "auto" runs each leaf model with or without the mirror-image average as its spec says
-    (`test_time_flip`); "on" / "off" force it for every leaf.
+    (`test_time_flip`); "unsure" as well, but mirrors only the faces whose single pass is unsure
+    (UNSURE_MARGIN); "on" / "off" force it for every face of every leaf.
     """
 
     def __init__(
@@ -110,10 +139,7 @@ class FerModel:
         except Exception:
             self.close()
             raise
-        self.flips = [
-            backend.spec.test_time_flip if flip == "auto" else flip == "on"
-            for backend in self.backends
-        ]
+        self.flips = [_leaf_flip(flip, backend.spec.test_time_flip) for backend in self.backends]
         try:
             self._check_labels()
         except ModelFileError:
@@ -158,10 +184,11 @@ class FerModel:
 
     @property
     def flip_state(self) -> str:
-        """ "on", "off" or "mixed" (an ensemble whose members differ): for reports."""
-        if all(self.flips):
-            return "on"
-        return "mixed" if any(self.flips) else "off"
+        """ "on", "unsure", "off" or "mixed" (an ensemble whose members differ): for reports."""
+        states = set(self.flips)
+        if len(states) > 1:
+            return "mixed"
+        return {"all": "on", "unsure": "unsure", "off": "off"}[states.pop()]
 
     def predict_crops(self, crops: Sequence[np.ndarray]) -> Prediction:
         return self.run(self.prepare(crops))

@@ -21,7 +21,7 @@ import numpy as np
 
 from fer_live.engines.errors import FerError, InputFileError, UsageError
 from fer_live.engines.labels import EMOTIONS
-from fer_live.engines.store import DEFAULT_MODEL
+from fer_live.engines.store import DEFAULT_MODEL, RUNTIME_FLIP
 from fer_live.realtime.still import face_fields, faces_in_image
 from fer_live.realtime.worker import ModelChoice, ModelWorker
 
@@ -75,7 +75,7 @@ class Recognizer:
         detector: str = "mediapipe",
         backend: str = "auto",
         precision: str = "auto",
-        flip: str = "auto",
+        flip: str = RUNTIME_FLIP,
         *,
         min_score: float = 0.5,
         margin: float = 0.2,

@@ -7,7 +7,11 @@ at run time. short: faces within ~2 m (webcams); full: smaller faces in wide sho
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
+import threading
+import types
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +30,18 @@ DETECTORS = ("mediapipe", "mediapipe-full", "haar")
 
 
 def _import_mediapipe():
-    """Import mediapipe without dragging TensorFlow in when nothing else needs it.
+    """Import mediapipe without dragging TensorFlow or matplotlib in when nothing else needs them.
 
-    mediapipe 1.2's `tasks.python.core.optional_dependencies` imports TensorFlow, if installed,
-    only for a documentation decorator and falls back to a no-op on ModuleNotFoundError. That
-    import costs ~3 s of every start-up (measured with `python -X importtime -c "import
-    mediapipe"`); a None entry in sys.modules makes it take the fallback. The entry is removed
-    again, so a later `import tensorflow` (Keras backend) works normally.
+    - mediapipe 1.2's `tasks.python.core.optional_dependencies` imports TensorFlow, if
+      installed, only for a documentation decorator and falls back to a no-op on
+      ModuleNotFoundError. That import costs ~3 s of every start-up (measured with `python -X
+      importtime -c "import mediapipe"`); a None entry in sys.modules makes it take the
+      fallback. The entry is removed again, so a later `import tensorflow` (Keras backend) works.
+    - `tasks.python.vision` imports its drawing utilities, which import matplotlib.pyplot at
+      the top (used only inside their plotting functions). That is 0.3 s of the detector's
+      start-up, on the main thread, before the first frame (2-core AMD EPYC with AVX-512; the
+      import alone: 0.25 s with stand-ins against 0.6 s). Stand-ins take matplotlib's place while
+      mediapipe imports (see _ImportedOnUse); fer-video imports the real one on a thread.
     """
     import sys
 
@@ -42,11 +51,50 @@ def _import_mediapipe():
         return mediapipe
     sys.modules["tensorflow"] = None  # type: ignore[assignment]
     try:
-        import mediapipe
-        import mediapipe.tasks.python.vision  # loads optional_dependencies under the block
+        with _matplotlib_stand_ins():
+            import mediapipe
+            import mediapipe.tasks.python.vision  # loads optional_dependencies under the block
     finally:
         del sys.modules["tensorflow"]
     return mediapipe
+
+
+class _ImportedOnUse(types.ModuleType):
+    """A module's stand-in: the first attribute read imports the real module and forwards to
+    it. A thread that imported the name while the stand-in was in sys.modules waits until it
+    has been taken out, so it never sees a half-made module."""
+
+    def __init__(self, name: str, taken_out: threading.Event) -> None:
+        super().__init__(name)
+        self._taken_out = taken_out
+
+    def __getattr__(self, attribute: str):
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        self._taken_out.wait()
+        return getattr(importlib.import_module(self.__name__), attribute)
+
+
+@contextlib.contextmanager
+def _matplotlib_stand_ins():
+    import sys
+
+    names = ("matplotlib", "matplotlib.pyplot")
+    if any(name in sys.modules for name in names):
+        yield
+        return
+    taken_out = threading.Event()
+    package, pyplot = (_ImportedOnUse(name, taken_out) for name in names)
+    # `import matplotlib.pyplot as plt` reads the attribute of the package, not sys.modules.
+    package.__dict__["pyplot"] = pyplot
+    sys.modules.update({"matplotlib": package, "matplotlib.pyplot": pyplot})
+    try:
+        yield
+    finally:
+        for name, stand_in in zip(names, (package, pyplot), strict=True):
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
+        taken_out.set()
 
 
 class MediaPipeDetector:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fer_live.engines.errors import UsageError
 from fer_live.engines.model import FerModel
-from fer_live.engines.store import DEFAULT_MODEL
+from fer_live.engines.store import DEFAULT_MODEL, RUNTIME_FLIP
 from fer_live.engines.threads import use_pipeline_threads
 from fer_live.realtime.detectors import make_detector
 from fer_live.realtime.pipeline import Pipeline, PipelineOptions
@@ -26,7 +26,7 @@ class LiveOptions:
     mode: str = "auto"
     backend: str = "auto"
     precision: str = "auto"
-    flip: str = "auto"
+    flip: str = RUNTIME_FLIP
     detector: str = "mediapipe"
     min_score: float = 0.5
     margin: float = 0.2

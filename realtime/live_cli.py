@@ -9,7 +9,7 @@ import typer
 
 from fer_live.engines import cli_options as model_opt
 from fer_live.engines.cli_support import run_cli, stderr_console
-from fer_live.engines.store import DEFAULT_MODEL
+from fer_live.engines.store import DEFAULT_MODEL, RUNTIME_FLIP
 from fer_live.realtime import options as opt
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
@@ -22,7 +22,7 @@ def main(
     mode: model_opt.Mode = "auto",
     backend: model_opt.Backend = "auto",
     precision: model_opt.Precision = "auto",
-    flip: model_opt.Flip = "auto",
+    flip: model_opt.Flip = RUNTIME_FLIP,
     detector: opt.Detector = "mediapipe",
     min_score: opt.MinScore = 0.5,
     margin: opt.Margin = 0.2,

@@ -11,7 +11,7 @@ import typer
 from fer_live.engines import cli_options as model_opt
 from fer_live.engines.cli_support import run_cli
 from fer_live.engines.stopping import STOP
-from fer_live.engines.store import DEFAULT_MODEL
+from fer_live.engines.store import DEFAULT_MODEL, RUNTIME_FLIP
 from fer_live.realtime import options as opt
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
@@ -24,7 +24,7 @@ def main(
     mode: model_opt.Mode = "auto",
     backend: model_opt.Backend = "auto",
     precision: model_opt.Precision = "auto",
-    flip: model_opt.Flip = "auto",
+    flip: model_opt.Flip = RUNTIME_FLIP,
     output_dir: Annotated[
         str | None,
         typer.Option(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fer_live.engines.store import RUNTIME_FLIP
 from fer_live.realtime.video_job import FileOutcome, VideoOptions, run_file
 
 # (files finished, frames processed so far over all files) -> None
@@ -23,7 +24,7 @@ class ModelChoice:
     precision: str = "auto"
     detector: str = "mediapipe"
     min_score: float = 0.5
-    flip: str = "auto"
+    flip: str = RUNTIME_FLIP
 
 
 @dataclass(frozen=True)

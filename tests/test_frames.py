@@ -64,15 +64,19 @@ def test_detector_finds_faces_at_frame_edges(media):
     assert (boxes.xyxy[:, 0] >= 0).all() and (boxes.xyxy[:, 2] <= shifted.shape[1]).all()
 
 
-def test_mediapipe_detector_starts_without_tensorflow():
-    """Start-up cost: mediapipe would import all of TensorFlow for a docs decorator."""
+def test_mediapipe_detector_starts_without_tensorflow_or_matplotlib():
+    """Start-up cost: mediapipe would import all of TensorFlow for a docs decorator, and
+    matplotlib for drawing utilities we never call; both still import normally afterwards."""
     import subprocess
     import sys
 
     code = (
-        "import sys; from realtime.detectors import make_detector; "
-        "make_detector('mediapipe', 0.5).close(); print('tensorflow' in sys.modules)"
+        "import sys; from fer_live.realtime.detectors import make_detector; "
+        "make_detector('mediapipe', 0.5).close(); "
+        "print('tensorflow' in sys.modules, 'matplotlib' in sys.modules); "
+        "from mediapipe.tasks.python.vision import drawing_utils; "
+        "import matplotlib.pyplot as plt; print(drawing_utils.plt.figure is plt.figure)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "False"
+    assert result.stdout.split() == ["False", "False", "True"]

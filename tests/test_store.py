@@ -103,6 +103,42 @@ def test_flip_on_is_the_mean_over_face_and_mirror_in_one_call(with_models):
     np.testing.assert_allclose(prediction.probs, expected, atol=1e-6)
 
 
+def test_flip_unsure_mirrors_only_faces_whose_two_likeliest_emotions_are_close(
+    with_models, tmp_path, monkeypatch
+):
+    import shutil
+
+    from fer_live.engines import model as model_module
+    from fer_live.engines.spec import load_spec, save_spec
+
+    flipped = tmp_path / "tiny_flipped"
+    shutil.copytree(with_models / "tiny", flipped)
+    save_spec(replace(load_spec(flipped), test_time_flip=True), flipped)
+    faces = _faces(16)
+    with FerModel.open(str(flipped), "single", "onnxruntime", flip="off") as plain:
+        single = plain.predict_crops(faces).probs
+        mirrored = plain.predict_crops(faces[:, :, ::-1]).probs
+    top = np.sort(single, axis=1)
+    margins = top[:, -1] - top[:, -2]
+    # The tiny test model is unsure of every random face at the shipped margin; a limit at the
+    # median splits them.
+    monkeypatch.setattr(model_module, "UNSURE_MARGIN", float(np.median(margins)))
+    unsure = margins < model_module.UNSURE_MARGIN
+    assert unsure.any() and not unsure.all()
+    calls = []
+    with FerModel.open(str(flipped), "single", "onnxruntime", flip="unsure") as model:
+        original = model.backends[0]._run
+        model.backends[0]._run = lambda x: calls.append(len(x)) or original(x)
+        prediction = model.predict_crops(faces)
+        assert model.flip_state == "unsure"
+    assert calls == [16, int(unsure.sum())]  # the mirrors of the unsure faces only
+    expected = np.where(unsure[:, None], (single + mirrored) / 2, single)
+    np.testing.assert_allclose(prediction.probs, expected, atol=1e-6)
+    # A model whose spec does not ask for the mirror is left alone.
+    with FerModel.open("tiny", "single", "onnxruntime", flip="unsure") as model:
+        assert model.flip_state == "off"
+
+
 def test_flip_auto_follows_each_models_spec(with_models, tmp_path):
     import shutil
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 
 from fer_live.engines.model import FerModel
-from fer_live.engines.store import available_names
+from fer_live.engines.store import RUNTIME_FLIP, available_names
 
 MAX_LOADED = 4  # distinct (model, mode) pairs kept; beyond it the oldest non-default is dropped
 
@@ -25,7 +25,7 @@ class ModelCache:
         key = (model, mode)
         with self._lock:
             if key not in self._models:
-                self._models[key] = FerModel.open(model, mode)
+                self._models[key] = FerModel.open(model, mode, flip=RUNTIME_FLIP)
                 for old in [k for k in self._models if k not in (key, self.default)]:
                     if len(self._models) <= MAX_LOADED:
                         break
