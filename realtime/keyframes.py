@@ -7,7 +7,8 @@ detector's 4 ms (2-core AMD EPYC, AVX2). The detector runs again at once when
   find the same faces in the places the flow predicted, and falls back to 1 when they do not);
 - the frame changed a lot (a scene cut: mean absolute difference of 32×32 thumbnails);
 - a box's points were lost (occlusion, a face leaving).
-`interval=1` is per-frame detection, the behaviour before key frames existed.
+On a key frame, a face the detector misses is kept for a moment (hold_s) while the flow still
+follows it. `interval=1` is per-frame detection, the behaviour before key frames existed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from fer_live.realtime.types import FaceBoxes
 
 FLOW_WIDTH = 320  # frames are downscaled to about this width for the flow (faces stay > 20 px)
 HELD_OVERLAP = 0.3  # a carried box overlapping a detected one less than this is another face
-THUMB = 32  # the scene-change thumbnail's longer side, about
+THUMB = 32  # about this many pixels on the scene-change thumbnail's longer side
 
 
 @dataclass(frozen=True)
