@@ -5,7 +5,7 @@ grid of points inside it, on a downscaled gray frame: about 0.3 ms per frame aga
 detector's 4 ms (2-core AMD EPYC, AVX2). The detector runs again at once when
 - the interval is up (adaptive: it doubles, up to `max_interval`, while consecutive key frames
   find the same faces in the places the flow predicted, and falls back to 1 when they do not);
-- the frame changed a lot (a scene cut: mean absolute difference of 32×32 thumbnails);
+- the frame changed a lot (a scene cut: mean absolute difference of small gray thumbnails);
 - a box's points were lost (occlusion, a face leaving).
 On a key frame, a face the detector misses is kept for a moment (hold_s) while the flow still
 follows it. `interval=1` is per-frame detection, the behaviour before key frames existed.
