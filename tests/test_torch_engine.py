@@ -34,15 +34,22 @@ def _randomise_batch_norm(twin) -> None:
             module.bias.data.copy_(torch.rand(size, generator=generator) * 0.4 - 0.2)
 
 
-@pytest.mark.parametrize("name", ["compact_resnet", "five_layer", "six_layer"])
-def test_twin_weights_copied_to_keras_give_the_same_probabilities(name):
+def _twin_and_its_keras_copy(name: str, seed: int):
+    """A random twin (batch-norm statistics too) and the registered Keras model holding its
+    weights."""
     from fer_live.train.architectures import build_model
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     twin = build_torch_twin(name).eval()
     _randomise_batch_norm(twin)
     model = build_model(name)
     copy_to_keras(twin, model)
+    return twin, model
+
+
+@pytest.mark.parametrize("name", ["compact_resnet", "five_layer", "six_layer"])
+def test_twin_weights_copied_to_keras_give_the_same_probabilities(name):
+    twin, model = _twin_and_its_keras_copy(name, seed=0)
     faces = np.random.default_rng(0).random((4, 48, 48, 1), dtype=np.float32)
     keras_probs = np.asarray(model(faces, training=False))
     with torch.no_grad():
@@ -166,14 +173,9 @@ def test_fer_train_engine_torch_continues_a_shipped_model_against_a_teacher(tmp_
 
 @pytest.mark.parametrize("name", ["compact_resnet", "five_layer"])
 def test_keras_weights_copied_into_a_twin_give_the_same_probabilities(name):
-    from fer_live.train.architectures import build_model
     from fer_live.train.torch_nets import copy_from_keras
 
-    torch.manual_seed(1)
-    source = build_torch_twin(name).eval()
-    _randomise_batch_norm(source)
-    model = build_model(name)
-    copy_to_keras(source, model)
+    source, model = _twin_and_its_keras_copy(name, seed=1)
     target = build_torch_twin(name).eval()
     copy_from_keras(model, target)
     faces = torch.rand(3, 1, 48, 48, generator=torch.Generator().manual_seed(4))
