@@ -83,25 +83,22 @@ def train_to_artifact(
         "variant": variant,
         "split_scheme": split_scheme,
         "recipe": recipe_name,
+        "init_from": str(init_from) if init_from else None,
+        "distillation": asdict(distillation) if distillation else None,
     }
+    soft = None  # the teacher's outputs for the training faces (both engines)
+    if distillation is not None:
+        soft = teacher_probabilities(distillation.teacher, train.images, run_dir)
     if engine == "torch":
         teacher = None
-        if distillation is not None:
+        if soft is not None:
             from fer_live.train.torch_fit import Teacher
 
-            teacher = Teacher(
-                teacher_probabilities(distillation.teacher, train.images, run_dir),
-                distillation.temperature,
-                distillation.alpha,
-            )
+            teacher = Teacher(soft, distillation.temperature, distillation.alpha)
         model, spec, details = _fit_with_torch(
             architecture, train, val, run_dir, torch_recipe, seed, resume, max_steps,
             backbone_weights, init_from, teacher,
         )
-        details |= {
-            "init_from": str(init_from) if init_from else None,
-            "distillation": asdict(distillation) if distillation else None,
-        }
         _save_and_test(model, spec, out, {**info, **details}, test, None)
         return out
     config = TrainConfig(
@@ -118,9 +115,6 @@ def train_to_artifact(
         init_from=init_from,
         distillation=distillation,
     )
-    soft = None
-    if distillation is not None:
-        soft = teacher_probabilities(distillation.teacher, train.images, run_dir)
     model = train_model(config, train, val, soft)
     spec = spec_for(config)
     state = read_state(run_dir)
@@ -128,8 +122,6 @@ def train_to_artifact(
         "mixed_bfloat16": recipe.mixed_bfloat16,
         "dropout_scale": recipe.dropout_scale,
         "learning_rate": recipe.learning_rate,
-        "init_from": str(init_from) if init_from else None,
-        "distillation": asdict(distillation) if distillation else None,
         "keras_backend": os.environ.get("KERAS_BACKEND", "tensorflow"),
         "epochs": state.get("epoch"),
         "best_epoch": state.get("best_epoch"),

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_live.engines.errors import UnknownNameError, UsageError
+from fer_live.engines.labels import NUM_CLASSES
 from fer_live.train.datasets import FaceSet
 from fer_live.train.metrics import classification_report
 
@@ -348,7 +349,7 @@ def fit_torch(
     loss_function = torch.nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
     soft_targets = None
     if teacher is not None:
-        if teacher.probs.shape != (len(train), 7):
+        if teacher.probs.shape != (len(train), NUM_CLASSES):
             raise UsageError(f"teacher outputs are {teacher.probs.shape}, for {len(train)} faces")
         soft_targets = torch.from_numpy(teacher.probs.astype(np.float32)).to(device)
     for epoch in range(start_epoch, recipe.epochs):

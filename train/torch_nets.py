@@ -269,12 +269,13 @@ def copy_to_keras(twin, keras_model) -> None:
         state = {key: value.detach().float().cpu().numpy() for key, value in
                  twin.state_dict().items()}
         load_imagenet_weights(keras_model, state)
-        weight, bias = twin.probs.weight, twin.probs.bias
-        keras_model.get_layer("probs").set_weights(
-            [weight.detach().float().cpu().numpy().T, bias.detach().float().cpu().numpy()]
-        )
+        _set_keras_weights(keras_model, [("probs", _dense(twin.probs))])
         return
-    for name, tensors in _layer_pairs(twin):
+    _set_keras_weights(keras_model, _layer_pairs(twin))
+
+
+def _set_keras_weights(keras_model, pairs) -> None:
+    for name, tensors in pairs:
         keras_model.get_layer(name).set_weights([
             _transposed(tensor.detach().float().cpu().numpy(), _TO_KERAS[kind])
             for tensor, kind in tensors
