@@ -7,12 +7,16 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def ensemble_mean(member_probs: Sequence[np.ndarray]) -> np.ndarray:
-    """Unweighted mean of the members' N×7 softmax outputs (paper §3.4); rows stay distributions."""
-    if not member_probs:
+def ensemble_mean(
+    member_probs: Sequence[np.ndarray], weights: Sequence[float] | None = None
+) -> np.ndarray:
+    """Mean of the members' N×7 softmax outputs (paper §3.4: unweighted), or their weighted mean
+    (members.json `weights`, fitted on validation faces by `fer-assemble weigh`); rows stay
+    distributions."""
+    if len(member_probs) == 0:
         raise ValueError("an ensemble needs at least one member")
     stacked = np.stack([np.asarray(p, np.float64) for p in member_probs])
-    return stacked.mean(axis=0).astype(np.float32)
+    return np.average(stacked, axis=0, weights=weights).astype(np.float32)
 
 
 def ovr_normalise(scores: np.ndarray, eps: float = 1e-12) -> np.ndarray:

@@ -226,7 +226,9 @@ class FerModel:
                 for column, label in enumerate(backend.spec.labels):
                     scores[:, EMOTIONS.index(label)] = out[:, column]
             return Prediction(self._biased(ovr_normalise(scores)), scores)
-        probs = ensemble_mean([_in_emotion_order(backend, out) for backend, out in outputs])
+        probs = ensemble_mean(
+            [_in_emotion_order(backend, out) for backend, out in outputs], self.artifact.weights
+        )
         return Prediction(self._biased(probs), probs)
 
     def _biased(self, probs: np.ndarray) -> np.ndarray:

@@ -8,10 +8,12 @@ A single-model folder holds `spec.json` and one or more model files, one per bac
     model.int8.onnx    ONNX INT8 Q/DQ        (onnxruntime / tensorrt, int8)
 
 A composite folder holds `members.json`: {"kind": "ensemble" | "ovr", "members": [...]}, each member
-a folder path relative to it or a shipped name, and optionally "class_bias": {emotion: b} (a
-decision rule fitted on validation faces by `fer-assemble balance`: probabilities are multiplied
-by exp(b) per class and renormalised, which trades a little accuracy for the recall of rare
-classes). Shipped models live in `engines/models/`.
+a folder path relative to it or a shipped name, optionally "weights": [w, ...] (an ensemble's
+weighted mean, one non-negative number per member, fitted on validation faces by `fer-assemble
+weigh`), and optionally "class_bias": {emotion: b} (a decision rule fitted on validation faces
+by `fer-assemble balance`: probabilities are multiplied by exp(b) per class and renormalised,
+which trades a little accuracy for the recall of rare classes). Shipped models live in
+`engines/models/`.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class Artifact:
     kind: str  # single | ensemble | ovr
     members: tuple[Artifact, ...] = ()
     class_bias: tuple[float, ...] | None = None  # per class, EMOTIONS order (members.json)
+    weights: tuple[float, ...] | None = None  # per member, an ensemble's weighted mean
 
     @property
     def spec(self) -> ModelSpec:
@@ -99,10 +102,10 @@ def load_artifact(name_or_path: str, _within: tuple[Path, ...] = ()) -> Artifact
     if members_file.is_file():
         if folder.resolve() in _within:
             raise ModelFileError(f"{members_file}: the members lead back to {folder} (a cycle)")
-        kind, members, class_bias = _read_members(members_file)
+        kind, members, class_bias, weights = _read_members(members_file)
         within = (*_within, folder.resolve())
         resolved = tuple(_load_member(folder, member, within) for member in members)
-        return Artifact(folder.name, folder, kind, resolved, class_bias)
+        return Artifact(folder.name, folder, kind, resolved, class_bias, weights)
     if not (folder / SPEC_FILENAME).is_file():
         raise ModelFileError(f"{folder}: neither {SPEC_FILENAME} nor {MEMBERS_FILE} in the folder")
     spec = load_spec(folder)
@@ -114,11 +117,13 @@ def load_artifact(name_or_path: str, _within: tuple[Path, ...] = ()) -> Artifact
 MAX_CLASS_BIAS = 5.0  # exp(5) ≈ 148: beyond that a "bias" is a different model
 
 
-def _read_members(members_file: Path) -> tuple[str, list[str], tuple[float, ...] | None]:
+def _read_members(
+    members_file: Path,
+) -> tuple[str, list[str], tuple[float, ...] | None, tuple[float, ...] | None]:
     try:
         data = json.loads(members_file.read_text(encoding="utf-8"))
         kind, members = data["kind"], data["members"]
-        bias = data.get("class_bias")
+        bias, weights = data.get("class_bias"), data.get("weights")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise ModelFileError(f"{members_file}: not a valid members file ({error!r})") from error
     if kind not in ("ensemble", "ovr"):
@@ -132,7 +137,37 @@ def _read_members(members_file: Path) -> tuple[str, list[str], tuple[float, ...]
             f"{members_file}: 'members' must be a non-empty list of model names or folders, "
             f"not {members!r}"
         )
-    return kind, members, _checked_bias(bias, members_file)
+    return (
+        kind,
+        members,
+        _checked_bias(bias, members_file),
+        _checked_weights(weights, kind, len(members), members_file),
+    )
+
+
+def _checked_weights(
+    weights, kind: str, member_count: int, members_file: Path
+) -> tuple[float, ...] | None:
+    """One finite, non-negative number per member with a positive sum, for an ensemble only (an
+    OVR set's members answer different questions), or absent."""
+    if weights is None:
+        return None
+    valid = (
+        kind == "ensemble"
+        and isinstance(weights, list)
+        and len(weights) == member_count
+        and all(
+            isinstance(w, int | float) and not isinstance(w, bool) and 0 <= w < float("inf")
+            for w in weights
+        )
+        and sum(weights) > 0
+    )
+    if not valid:
+        raise ModelFileError(
+            f"{members_file}: 'weights' must be a list of {member_count} non-negative numbers "
+            f"with a positive sum, one per member of an ensemble, not {weights!r}"
+        )
+    return tuple(float(w) for w in weights)
 
 
 def _checked_bias(bias, members_file: Path) -> tuple[float, ...] | None:

@@ -144,11 +144,13 @@ def balance(
         out.mkdir(parents=True, exist_ok=True)
         members = [m.folder for m in base.members] if base.members else [base.folder]
         entries = [_member_entry(folder, out) for folder in members]
+        weights = {"weights": list(base.weights)} if base.weights else {}
         write_json_atomic(
             out / "members.json",
             {
                 "kind": "ovr" if base.kind == "ovr" else "ensemble",
                 "members": entries,
+                **weights,
                 "class_bias": {e: round(float(b), 3) for e, b in zip(EMOTIONS, bias, strict=True)},
                 "fitted_on": {
                     "split": "PublicTest",
@@ -162,6 +164,79 @@ def balance(
             f"wrote {out / 'members.json'}: PublicTest accuracy "
             f"{record['accuracy'][0]:.4f} -> {record['accuracy'][1]:.4f}, balanced accuracy "
             f"{record['balanced_accuracy'][0]:.4f} -> {record['balanced_accuracy'][1]:.4f}"
+        )
+
+    run_cli(work)
+
+
+@app.command()
+def weigh(
+    model: Annotated[str, typer.Option(help="ensemble name or folder")],
+    data: Annotated[Path, typer.Option(help="fer2013.npz (its PublicTest faces are used)")],
+    out: Annotated[Path, typer.Option(help="folder to write (members.json + fit record)")],
+    flip: Annotated[
+        str, typer.Option(help="the members' mirror setting during the fit: off (one pass), auto")
+    ] = "off",
+) -> None:
+    """Member weights for the ensemble's mean, fitted on PublicTest (train/ensemble_weights.py)."""
+
+    def work() -> None:
+        from fer_live.engines.artifacts import write_json_atomic
+        from fer_live.engines.combine import ensemble_mean
+        from fer_live.engines.errors import UsageError
+        from fer_live.engines.model import FerModel
+        from fer_live.engines.store import load_artifact
+        from fer_live.train.datasets import file_checksum, load_faces
+        from fer_live.train.ensemble_weights import MAX_MEMBERS, fit_member_weights
+        from fer_live.train.evaluate import predict_faces, select_split
+        from fer_live.train.metrics import classification_report
+
+        base = load_artifact(model)
+        if base.kind != "ensemble":
+            raise UsageError(f"{model} is a {base.kind} model, not an ensemble")
+        if base.class_bias is not None:
+            raise UsageError(
+                f"{model} has a fitted class_bias",
+                hint="weigh the ensemble without it, then fer-assemble balance the result",
+            )
+        if not 2 <= len(base.members) <= MAX_MEMBERS:
+            raise UsageError(f"weigh takes 2 to {MAX_MEMBERS} members, not {len(base.members)}")
+        if base.folder.resolve() == out.resolve():
+            raise UsageError(f"--out {out} is the model itself; choose a new folder")
+        faces = select_split(load_faces(data, load_votes=False), "PublicTest")
+        member_probs = []
+        for member in base.members:
+            with FerModel(member, flip=flip) as fer_model:
+                member_probs.append(predict_faces(fer_model, faces.images))
+        weights = fit_member_weights(member_probs, faces.labels)
+        reports = [
+            classification_report(faces.labels, ensemble_mean(member_probs, w).argmax(axis=1))
+            for w in (None, weights)
+        ]
+        record = {
+            key: [round(float(r[key]), 4) for r in reports] for key in ("accuracy", "macro_f1")
+        }
+        out.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(
+            out / "members.json",
+            {
+                "kind": "ensemble",
+                "members": [_member_entry(m.folder, out) for m in base.members],
+                "weights": [round(float(w), 4) for w in weights],
+                "weights_fitted_on": {
+                    "split": "PublicTest",
+                    "flip": flip,
+                    "data_sha256": file_checksum(data),
+                    "command": shlex.join(["fer-assemble", *sys.argv[1:]]),
+                    "equal_then_fitted": record,
+                },
+            },
+        )
+        stderr_console().print(
+            f"wrote {out / 'members.json'}: weights "
+            f"{', '.join(f'{m.name} {w:.2f}' for m, w in zip(base.members, weights, strict=True))}"
+            f"; PublicTest accuracy {record['accuracy'][0]:.4f} -> {record['accuracy'][1]:.4f} "
+            "(fitted on these faces: optimistic)"
         )
 
     run_cli(work)
