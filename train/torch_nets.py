@@ -26,8 +26,6 @@ def _modules():
     import torch
     from torch import nn
 
-    from fer_live.train.architectures import LITE_INPUT
-
     class SameConv(nn.Conv2d):
         """Conv2d without bias and with Keras's (TensorFlow's) "same" padding."""
 
@@ -115,7 +113,9 @@ def _modules():
         """train.efficientnet_lite's classifier; input N×1×H×W gray in 0..1 (replicated to three
         channels and normalised as (x·255 - 127) / 128 inside), output logits."""
 
-        def __init__(self, stages, stem: int, head: int, drop_connect: float = 0.2) -> None:
+        def __init__(
+            self, stages, stem: int, head: int, input_size: int, drop_connect: float = 0.2
+        ) -> None:
             super().__init__()
             self._conv_stem, self._bn0 = SameConv(3, stem, 3, 2), batch_norm(stem)
             self._blocks = nn.ModuleList(
@@ -125,7 +125,7 @@ def _modules():
             self._bn1 = batch_norm(head)
             self.drop = nn.Dropout(0.2)
             self.probs = nn.Linear(head, NUM_CLASSES)
-            self.input_size = LITE_INPUT
+            self.input_size = input_size
 
         def forward(self, x):
             x = (x * 255.0 - 127.0) / 128.0
@@ -173,7 +173,9 @@ def _modules():
     return CompactResNet, EfficientNetLite0, CustomCnn
 
 
-TWINS = ("compact_resnet", "efficientnet_lite0", "five_layer", "six_layer")
+# EfficientNet-Lite0 twins by registered name: the same network at the input size of its spec.
+LITE_TWINS = ("efficientnet_lite0", "efficientnet_lite0_96")
+TWINS = ("compact_resnet", *LITE_TWINS, "five_layer", "six_layer")
 # The custom CNNs' dropout in the torch engine: the paper's rates (0.25 / 0.5) held five_layer
 # near the majority-class rate for the first epochs of short runs (train/recipes.py, `cpu`).
 CUSTOM_DROPOUT_SCALE = 0.4
@@ -198,8 +200,10 @@ def build_torch_twin(architecture: str, backbone_weights: str | None = None) -> 
 
         return compact(COMPACT_BLOCKS)
     from fer_live.train import efficientnet_lite as spec
+    from fer_live.train.architectures import get_architecture
 
-    twin = lite(spec.block_plan(), spec.STEM_FILTERS, spec.HEAD_FILTERS)
+    size = get_architecture(architecture).spec.input_shape[0]
+    twin = lite(spec.block_plan(), spec.STEM_FILTERS, spec.HEAD_FILTERS, size)
     if backbone_weights not in (None, "none"):
         import torch
 
