@@ -305,6 +305,16 @@ def _parameter_groups(model, weight_decay: float):
     return [{"params": decayed, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0}]
 
 
+def new_optimizer(model, recipe: TorchRecipe):
+    """The recipe's SGD with Nesterov momentum, decaying kernels only."""
+    import torch
+
+    return torch.optim.SGD(
+        _parameter_groups(model, recipe.weight_decay),
+        lr=recipe.learning_rate, momentum=recipe.momentum, nesterov=True,
+    )
+
+
 def fit_torch(
     model,
     train: FaceSet,
@@ -325,10 +335,7 @@ def fit_torch(
     # The same command on an NVIDIA GPU when PyTorch sees one (bfloat16 autocast there too).
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = model.to(device, memory_format=torch.channels_last)
-    optimizer = torch.optim.SGD(
-        _parameter_groups(model, recipe.weight_decay),
-        lr=recipe.learning_rate, momentum=recipe.momentum, nesterov=True,
-    )
+    optimizer = new_optimizer(model, recipe)
     average = WeightAverage(model, recipe.ema_decay)
     steps_per_epoch = max(1, len(train) // recipe.batch_size)  # the last partial batch dropped
     if max_steps is not None:
