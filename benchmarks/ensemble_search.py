@@ -76,6 +76,22 @@ def score_subsets(outputs: dict[str, dict[str, np.ndarray]], labels: np.ndarray)
     return sorted(scored, key=lambda row: (-row.accuracy, -row.macro_f1))
 
 
+def pairwise_diversity(
+    outputs: dict[str, dict[str, np.ndarray]], labels: np.ndarray
+) -> list[tuple[str, str, float, float]]:
+    """(a, b, share of faces both label alike, share of a's errors that b also makes), one pass.
+    An ensemble gains where members err differently: a high second figure means little gain."""
+    predicted = {name: outputs[name]["off"].argmax(axis=1) for name in sorted(outputs)}
+    rows = []
+    for first, second in itertools.permutations(predicted, 2):
+        errors = predicted[first] != labels
+        repeated = predicted[second][errors] != labels[errors]
+        shared = float(repeated.mean()) if errors.any() else 0.0
+        agree = float((predicted[first] == predicted[second]).mean())
+        rows.append((first, second, agree, shared))
+    return rows
+
+
 def best_without(scored: list[Scored], name: str) -> Scored | None:
     return next((row for row in scored if name not in row.members), None)
 
@@ -116,6 +132,9 @@ def main(
             row = best_without(scored, name)
             if row is not None:
                 print(f"  without {name}: {row.accuracy:.4f} {row.flip} {','.join(row.members)}")
+        print("one pass, per pair: same label / share of the first's errors the second repeats:")
+        for first, second, agree, shared in pairwise_diversity(outputs, labels):
+            print(f"  {first} vs {second}: {agree:.3f} / {shared:.3f}")
         if json_path is not None:
             json_path.write_text(json.dumps([asdict(row) for row in scored], indent=1) + "\n")
 

@@ -7,7 +7,7 @@ import itertools
 
 import numpy as np
 
-from fer_live.benchmarks.ensemble_search import best_without, score_subsets
+from fer_live.benchmarks.ensemble_search import best_without, pairwise_diversity, score_subsets
 
 
 def _outputs(probs: np.ndarray) -> dict[str, np.ndarray]:
@@ -28,3 +28,14 @@ def test_the_pair_that_corrects_each_other_ranks_first_and_leaving_one_out_is_re
     assert len(scored) == 4 * 3  # ab, ac, bc, abc; three flip settings each
     assert all(x.accuracy >= y.accuracy for x, y in itertools.pairwise(scored))
     assert "a" not in best_without(scored, "a").members
+
+
+def test_pairwise_diversity_counts_agreement_and_repeated_errors():
+    labels = np.array([0, 1, 2, 3])
+    eye = np.eye(7, dtype=np.float32)
+    a = eye[[0, 1, 5, 6]]  # wrong on faces 2 and 3
+    b = eye[[0, 1, 2, 6]]  # wrong on face 3 only: repeats one of a's two errors
+    rows = {(x, y): (agree, shared) for x, y, agree, shared in
+            pairwise_diversity({"a": _outputs(a), "b": _outputs(b)}, labels)}
+    assert rows[("a", "b")] == (0.75, 0.5)
+    assert rows[("b", "a")] == (0.75, 1.0)
