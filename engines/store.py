@@ -217,7 +217,7 @@ def _load_member(folder: Path, member: str, within: tuple[Path, ...]) -> Artifac
     return load_artifact(member, within)
 
 
-def resolve_model(model: str, mode: str) -> Artifact:
+def resolve_model(model: str | os.PathLike, mode: str) -> Artifact:
     """What `--model X --mode Y` runs.
 
     auto: what X is (one model, an ensemble or OVR artifact; a comma list is an ensemble).
@@ -227,6 +227,12 @@ def resolve_model(model: str, mode: str) -> Artifact:
     """
     if mode not in MODES:
         raise UnknownNameError("mode", mode, MODES)
+    if isinstance(model, os.PathLike):  # the Python API: an artifact folder as a Path
+        model = os.fspath(model)
+    if not isinstance(model, str):
+        raise UsageError(
+            f"model must be a name or a folder path, not {type(model).__name__} {model!r}"
+        )
     names = [part.strip() for part in model.split(",") if part.strip()]
     if not names:
         raise UsageError("--model is empty")

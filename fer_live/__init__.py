@@ -9,9 +9,9 @@
 `Recognizer.detect` finds and labels the faces of an image, `Recognizer.classify` gives the N×7
 probabilities of face crops, `Recognizer.process_video` yields per-frame faces with track ids and
 `Recognizer.analyze_video` writes what fer-video writes. Models are the shipped names, names on
-$FER_MODEL_DIR or artifact folders, as for the commands. Errors are `FerError` subclasses with a
-one-line message. The commands' code installs beside it as fer_live.engines, fer_live.realtime,
-fer_live.train and fer_live.benchmarks.
+$FER_MODEL_DIR or artifact folders (a str or a pathlib.Path), as for the commands. Errors are
+`FerError` subclasses with a one-line message. The commands' code installs beside it as
+fer_live.engines, fer_live.realtime, fer_live.train and fer_live.benchmarks.
 """
 
 from __future__ import annotations

@@ -120,6 +120,21 @@ def test_bad_images_and_models_are_fer_errors(media, recognizer, tmp_path):
     assert recognizer.classify([]).shape == (0, 7)
 
 
+def test_a_folder_as_a_path_works_and_wrong_types_are_fer_errors(fer2013):
+    from fer_live import Recognizer
+    from fer_live.engines.store import SHIPPED_DIR
+
+    faces = np.load(fer2013)["images"][:4]
+    with Recognizer(SHIPPED_DIR / "compact_resnet") as by_path:
+        from_path = by_path.classify(list(faces))
+    with Recognizer("compact_resnet") as by_name:
+        np.testing.assert_array_equal(from_path, by_name.classify(list(faces)))
+    with pytest.raises(FerError, match="not int 42"):
+        Recognizer(42)
+    with pytest.raises(FerError, match="unknown flip setting 'False'"):
+        Recognizer("compact_resnet", flip=False)
+
+
 def readme_example() -> str:
     """The first Python block of the README's "Python API" section (the wheel check runs it)."""
     section = README.read_text(encoding="utf-8").split("## Python API", 1)[1]
