@@ -33,10 +33,9 @@ class UnknownNameError(UsageError):
 
     def __init__(self, kind: str, name: str, choices: Iterable[str]) -> None:
         options = sorted(choices)
-        # Only a string can be close to a choice; the Python API may pass e.g. flip=False.
-        close = difflib.get_close_matches(name, options, n=1, cutoff=0.5) if isinstance(
-            name, str
-        ) else []
+        close = []
+        if isinstance(name, str):  # the Python API may pass anything, e.g. flip=False
+            close = difflib.get_close_matches(name, options, n=1, cutoff=0.5)
         hint = f"did you mean '{close[0]}'?" if close else None
         super().__init__(f"unknown {kind} '{name}'; choose one of: {', '.join(options)}", hint)
         self.choices = options

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -136,7 +136,7 @@ def import_run(bundle: Path, run_dir: Path, architecture: str, recipe_name: str,
     history = json.loads((bundle / HISTORY).read_text())
     recipe = get_torch_recipe(recipe_name)
     if epochs is not None:
-        recipe = type(recipe)(**{**asdict(recipe), "epochs": epochs})
+        recipe = replace(recipe, epochs=epochs)
     if len(history) != recipe.epochs:
         raise UsageError(
             f"{bundle}: the run trained {len(history)} epochs, the recipe has {recipe.epochs}",
