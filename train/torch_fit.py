@@ -290,6 +290,24 @@ def predict_probs(model, images: np.ndarray, bfloat16: bool, batch: int = 512) -
     return np.concatenate(outputs) if outputs else np.zeros((0, 7), np.float32)
 
 
+def save_best(run_dir: Path, ema_state: dict, epoch: int) -> None:
+    """torch_best.pt: the averaged weights with the best validation accuracy so far."""
+    _save_atomic({"ema": ema_state, "epoch": epoch}, run_dir / BEST)
+
+
+def save_checkpoint(
+    run_dir: Path, model_state: dict, ema_state: dict, optimizer_state: dict,
+    history: list[dict], recipe: TorchRecipe,
+) -> None:
+    """torch_last.pt (what --resume continues from: epoch = len(history)) and the history."""
+    _save_atomic(
+        {"model": model_state, "ema": ema_state, "optimizer": optimizer_state,
+         "epoch": len(history), "history": history, "recipe": asdict(recipe)},
+        run_dir / CHECKPOINT,
+    )
+    (run_dir / HISTORY).write_text(json.dumps(history, indent=1))
+
+
 def _save_atomic(payload: dict, path: Path) -> None:
     import torch
 
@@ -405,19 +423,11 @@ def fit_torch(
         history.append(row)
         if report["accuracy"] > best:
             best = report["accuracy"]
-            _save_atomic({"ema": average.model.state_dict(), "epoch": epoch}, run_dir / BEST)
-        _save_atomic(
-            {
-                "model": model.state_dict(),
-                "ema": average.model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "epoch": epoch + 1,
-                "history": history,
-                "recipe": asdict(recipe),
-            },
-            checkpoint,
+            save_best(run_dir, average.model.state_dict(), epoch)
+        save_checkpoint(  # epoch + 1 == len(history)
+            run_dir, model.state_dict(), average.model.state_dict(), optimizer.state_dict(),
+            history, recipe,
         )
-        (run_dir / HISTORY).write_text(json.dumps(history, indent=1))
         log(
             f"epoch {epoch + 1}/{recipe.epochs}: loss {row['loss']:.4f} acc {row['accuracy']:.4f}"
             f" val {row['val_accuracy']:.4f} macro-F1 {row['val_macro_f1']:.4f}"
