@@ -174,7 +174,7 @@ def _modules():
 
 
 # EfficientNet-Lite0 twins by registered name: the same network at the input size of its spec.
-LITE_TWINS = ("efficientnet_lite0", "efficientnet_lite0_96")
+LITE_TWINS = ("efficientnet_lite0", "efficientnet_lite0_96", "efficientnet_lite0_128")
 TWINS = ("compact_resnet", *LITE_TWINS, "five_layer", "six_layer")
 # The custom CNNs' dropout in the torch engine: the paper's rates (0.25 / 0.5) held five_layer
 # near the majority-class rate for the first epochs of short runs (train/recipes.py, `cpu`).
