@@ -2,7 +2,9 @@
 
 `auto` prefers the fastest format present whose recorded accuracy loss (metrics.json, written by
 fer-convert) is within 0.5 points of FP32: on a GPU TensorRT INT8, then FP16; on a CPU ONNX Runtime
-INT8, then ONNX FP32, then Keras.
+INT8, then ONNX FP32, then Keras. Where no file present is within it (a folder that ships only a
+lossier INT8 file, to keep within the size budget), the files present are used as they are: the
+limit chooses between formats, it does not refuse the only one there is.
 """
 
 from __future__ import annotations
@@ -54,19 +56,19 @@ def candidates(folder: Path, backend: str, precision: str) -> list[tuple[str, st
         ("onnxruntime", "fp16"),
         ("tensorrt", "fp32"),
     ]
-    pairs = []
+    present = []
     for pair_backend, pair_precision in order:
         if backend != "auto" and pair_backend != backend:
             continue
         if precision != "auto" and pair_precision != precision:
             continue
         file = KERAS_FILE if pair_backend == "keras" else ONNX_FILES[pair_precision]
-        if not (folder / file).is_file():
-            continue
-        if precision == "auto" and not _precision_ok(folder, pair_precision):
-            continue
-        pairs.append((pair_backend, pair_precision))
-    return pairs
+        if (folder / file).is_file():
+            present.append((pair_backend, pair_precision))
+    if precision != "auto":
+        return present
+    within_limit = [pair for pair in present if _precision_ok(folder, pair[1])]
+    return within_limit or present
 
 
 def open_backend(
