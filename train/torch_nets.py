@@ -18,6 +18,7 @@ import numpy as np
 
 from fer_live.engines.errors import UsageError
 from fer_live.engines.labels import NUM_CLASSES
+from fer_live.train.architectures import LITE0_INPUT_SIDES
 
 KERAS_BN_EPSILON = 1e-3
 
@@ -174,7 +175,7 @@ def _modules():
 
 
 # EfficientNet-Lite0 twins by registered name: the same network at the input size of its spec.
-LITE_TWINS = ("efficientnet_lite0", "efficientnet_lite0_96", "efficientnet_lite0_128")
+LITE_TWINS = tuple(LITE0_INPUT_SIDES)
 TWINS = ("compact_resnet", *LITE_TWINS, "five_layer", "six_layer")
 # The custom CNNs' dropout in the torch engine: the paper's rates (0.25 / 0.5) held five_layer
 # near the majority-class rate for the first epochs of short runs (train/recipes.py, `cpu`).
