@@ -127,6 +127,45 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path):
         torch.testing.assert_close(value, theirs[name], rtol=1e-5, atol=1e-6)
 
 
+def test_a_run_stopped_inside_an_epoch_resumes_at_the_step_it_reached(tmp_path, monkeypatch):
+    """Checkpoints inside an epoch (here after every step) carry the step and the generators,
+    so a run killed mid-epoch ends with the weights of an uninterrupted one."""
+    from fer_live.train import torch_fit
+
+    train, val = _tiny_faces(64, 0), _tiny_faces(16, 1)
+    recipe = TorchRecipe(epochs=2, batch_size=16, bfloat16=False)
+
+    def run(folder, resume):
+        torch.manual_seed(0)
+        twin = build_torch_twin("compact_resnet")
+        return fit_torch(
+            twin, train, val, folder, recipe, seed=0, resume=resume, max_steps=3,
+            log=lambda _: None, checkpoint_seconds=0,
+        )
+
+    straight, history = run(tmp_path / "a", False)
+    calls = itertools.count()
+    real_augment = torch_fit.augment
+
+    def augment_then_stop(*args, **kwargs):
+        if next(calls) == 4:  # the second step of the second epoch
+            raise KeyboardInterrupt
+        return real_augment(*args, **kwargs)
+
+    monkeypatch.setattr(torch_fit, "augment", augment_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "b", False)
+    saved = torch.load(tmp_path / "b" / "torch_last.pt", weights_only=False)
+    assert saved["epoch"] == 1 and saved["within_epoch"]["step"] == 1
+    monkeypatch.setattr(torch_fit, "augment", real_augment)
+    resumed, resumed_history = run(tmp_path / "b", True)
+    assert resumed_history[1]["loss"] == pytest.approx(history[1]["loss"], rel=1e-5)
+    assert resumed_history[1]["accuracy"] == history[1]["accuracy"]
+    ours, theirs = straight.state_dict(), resumed.state_dict()
+    for name, value in ours.items():
+        torch.testing.assert_close(value, theirs[name], rtol=1e-5, atol=1e-6)
+
+
 def test_fer_train_engine_torch_writes_an_artifact_that_runs(tmp_path, fer2013):
     from typer.testing import CliRunner
 

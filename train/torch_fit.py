@@ -11,7 +11,9 @@ Per epoch:
 - an exponential moving average (EMA) of the weights and batch-norm statistics, which is what is
   evaluated on the validation split and exported;
 - a checkpoint (model, EMA, optimizer, epoch, history) written atomically after every epoch, and
-  the best EMA by validation accuracy kept beside it.
+  the best EMA by validation accuracy kept beside it; inside an epoch, every
+  MID_EPOCH_CHECKPOINT_SECONDS, also the step reached and the random generators' states, so a run
+  stopped mid-epoch (a CPU epoch of five_layer takes 15-20 minutes) resumes at that step, exactly.
 The trained twin's weights are copied into the registered Keras model (train/torch_nets.py), so
 the artifact is written, exported and converted exactly as `fer-train`'s.
 """
@@ -40,6 +42,9 @@ logger = logging.getLogger(__name__)
 CHECKPOINT = "torch_last.pt"
 BEST = "torch_best.pt"
 HISTORY = "torch_history.json"
+# How often a checkpoint is also written inside an epoch: an interrupted run loses at most this
+# much work, for about a second of writing (five_layer's checkpoint is 200 MB).
+MID_EPOCH_CHECKPOINT_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -297,15 +302,51 @@ def save_best(run_dir: Path, ema_state: dict, epoch: int) -> None:
 
 def save_checkpoint(
     run_dir: Path, model_state: dict, ema_state: dict, optimizer_state: dict,
-    history: list[dict], recipe: TorchRecipe,
+    history: list[dict], recipe: TorchRecipe, within_epoch: dict | None = None,
 ) -> None:
-    """torch_last.pt (what --resume continues from: epoch = len(history)) and the history."""
+    """torch_last.pt (what --resume continues from: epoch = len(history)) and the history.
+    within_epoch: where an unfinished epoch stands (EpochProgress.state()), None at its end."""
     _save_atomic(
         {"model": model_state, "ema": ema_state, "optimizer": optimizer_state,
-         "epoch": len(history), "history": history, "recipe": asdict(recipe)},
+         "epoch": len(history), "history": history, "recipe": asdict(recipe),
+         "within_epoch": within_epoch},
         run_dir / CHECKPOINT,
     )
     (run_dir / HISTORY).write_text(json.dumps(history, indent=1))
+
+
+@dataclass
+class EpochProgress:
+    """Where an epoch stands: the next step, the running loss and accuracy sums, the seconds
+    spent, and the generators that the remaining steps draw from (augmentation, dropout)."""
+
+    step: int = 0
+    loss_sum: float = 0.0
+    correct: float = 0.0
+    seen: float = 0.0
+    seconds_before: float = 0.0
+
+    def state(self, generator, seconds: float) -> dict:
+        import torch
+
+        return {
+            "step": self.step, "loss_sum": self.loss_sum, "correct": self.correct,
+            "seen": self.seen, "seconds": seconds, "augment_rng": generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state() if generator.device.type == "cuda" else None,
+        }
+
+    @classmethod
+    def restore(cls, saved: dict, generator) -> EpochProgress:
+        """The progress saved by state(), with the generators set back to where they were."""
+        import torch
+
+        generator.set_state(saved["augment_rng"])
+        torch.set_rng_state(saved["torch_rng"])
+        if saved["cuda_rng"] is not None:
+            torch.cuda.set_rng_state(saved["cuda_rng"])
+        return cls(saved["step"], saved["loss_sum"], saved["correct"], saved["seen"],
+                   saved["seconds"])
 
 
 def _save_atomic(payload: dict, path: Path) -> None:
@@ -344,9 +385,11 @@ def fit_torch(
     max_steps: int | None = None,
     log: Callable[[str], None] = logger.info,
     teacher: Teacher | None = None,
+    checkpoint_seconds: float = MID_EPOCH_CHECKPOINT_SECONDS,
 ):
     """Train `model` (a twin) in place; returns the EMA model with the best validation accuracy.
-    With a teacher, each face's target mixes its label and the teacher's probabilities."""
+    With a teacher, each face's target mixes its label and the teacher's probabilities.
+    checkpoint_seconds: how often a checkpoint is also written inside an epoch."""
     import torch
 
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -359,7 +402,7 @@ def fit_torch(
     if max_steps is not None:
         steps_per_epoch = min(steps_per_epoch, max_steps)
     history: list[dict] = []
-    start_epoch, best = 0, -1.0
+    start_epoch, best, within_epoch = 0, -1.0, None
     checkpoint = run_dir / CHECKPOINT
     if resume and checkpoint.is_file():
         state = torch.load(checkpoint, weights_only=False, map_location=device)
@@ -367,8 +410,10 @@ def fit_torch(
         average.model.load_state_dict(state["ema"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch, history = state["epoch"], state["history"]
+        within_epoch = state.get("within_epoch")  # absent from checkpoints before 2026-12-07
         best = max((row["val_accuracy"] for row in history), default=-1.0)
-        log(f"resumed at epoch {start_epoch} (best val accuracy so far {best:.4f})")
+        at_step = f", step {within_epoch['step']}" if within_epoch else ""
+        log(f"resumed at epoch {start_epoch}{at_step} (best val accuracy so far {best:.4f})")
     images = torch.from_numpy(np.ascontiguousarray(train.images)).to(device)
     labels = torch.from_numpy(train.labels.astype(np.int64)).to(device)
     loss_function = torch.nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
@@ -378,14 +423,16 @@ def fit_torch(
             raise UsageError(f"teacher outputs are {teacher.probs.shape}, for {len(train)} faces")
         soft_targets = torch.from_numpy(teacher.probs.astype(np.float32)).to(device)
     for epoch in range(start_epoch, recipe.epochs):
-        started = time.perf_counter()
+        started = last_saved = time.perf_counter()
         torch.manual_seed(seed * 100_003 + epoch)  # dropout
         generator = torch.Generator(device).manual_seed(seed * 100_003 + epoch)
         order = np.random.default_rng([seed, epoch]).permutation(len(train))
         order = torch.from_numpy(order).to(device)
         model.train()
-        total_loss = correct = seen = 0.0
-        for index in range(steps_per_epoch):
+        progress = EpochProgress()
+        if within_epoch is not None:  # only for the epoch the run was stopped in
+            progress, within_epoch = EpochProgress.restore(within_epoch, generator), None
+        for index in range(progress.step, steps_per_epoch):
             step = epoch * steps_per_epoch + index
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate_at(step, steps_per_epoch, recipe)
@@ -405,20 +452,29 @@ def fit_torch(
             loss.backward()
             optimizer.step()
             average.update(model, step)
-            total_loss += float(loss.detach()) * len(y)
-            correct += float((logits.argmax(1) == y).sum())
-            seen += len(y)
+            progress.loss_sum += float(loss.detach()) * len(y)
+            progress.correct += float((logits.argmax(1) == y).sum())
+            progress.seen += len(y)
+            progress.step = index + 1
+            now = time.perf_counter()
+            if now - last_saved >= checkpoint_seconds and progress.step < steps_per_epoch:
+                save_checkpoint(
+                    run_dir, model.state_dict(), average.model.state_dict(),
+                    optimizer.state_dict(), history, recipe,
+                    progress.state(generator, progress.seconds_before + now - started),
+                )
+                last_saved = now
         probs = predict_probs(average.model, val.images, recipe.bfloat16)
         report = classification_report(val.labels, probs.argmax(1))
         row = {
             "epoch": epoch,
-            "loss": total_loss / seen,
-            "accuracy": correct / seen,
+            "loss": progress.loss_sum / progress.seen,
+            "accuracy": progress.correct / progress.seen,
             "val_accuracy": report["accuracy"],
             "val_macro_f1": report["macro_f1"],
             "val_macro_recall": report["macro_recall"],
             "learning_rate": optimizer.param_groups[0]["lr"],
-            "seconds": round(time.perf_counter() - started, 1),
+            "seconds": round(progress.seconds_before + time.perf_counter() - started, 1),
         }
         history.append(row)
         if report["accuracy"] > best:
