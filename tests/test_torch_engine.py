@@ -20,7 +20,11 @@ from fer_live.train.torch_fit import (  # noqa: E402
     get_torch_recipe,
     learning_rate_at,
 )
-from fer_live.train.torch_nets import build_torch_twin, copy_to_keras  # noqa: E402
+from fer_live.train.torch_nets import (  # noqa: E402
+    LITE_TWINS,
+    build_torch_twin,
+    copy_to_keras,
+)
 
 
 def _randomise_batch_norm(twin) -> None:
@@ -243,13 +247,7 @@ def test_distillation_loss_is_the_label_loss_at_alpha_0_and_zero_kl_for_a_matchi
     assert float(other) > 0.01
 
 
-@pytest.mark.parametrize(
-    "architecture",
-    [
-        "efficientnet_lite0", "efficientnet_lite0_96", "efficientnet_lite0_128",
-        "efficientnet_lite0_224",
-    ],
-)
+@pytest.mark.parametrize("architecture", LITE_TWINS)  # every registered input side
 def test_lite0_twin_takes_the_imagenet_file_and_matches_keras_on_48x48_faces(architecture):
     """Key names, depthwise kernels, TF padding, normalisation and the 48 -> 64 (96, 128, 224)
     resize of the torch twin all agree with the Keras model and the runtime's preprocessing."""
