@@ -229,6 +229,23 @@ def test_keras_weights_copied_into_a_twin_give_the_same_probabilities(name):
         copy_from_keras(model, build_torch_twin(other))
 
 
+def test_a_lite0_model_continues_in_a_twin_of_another_input_side():
+    """--init-from of an efficientnet_lite0_128 artifact into the 224×224 twin: every backbone
+    and head tensor arrives unchanged (the weights do not depend on the input side)."""
+    from fer_live.train.architectures import build_model
+    from fer_live.train.torch_nets import copy_from_keras
+
+    source, model = _twin_and_its_keras_copy("efficientnet_lite0_128", seed=5)
+    target = build_torch_twin("efficientnet_lite0_224")
+    copy_from_keras(model, target)
+    expected = source.state_dict()
+    for key, value in target.state_dict().items():
+        if not key.endswith("num_batches_tracked"):
+            torch.testing.assert_close(value, expected[key], rtol=0, atol=0, msg=key)
+    with pytest.raises(UsageError, match="not an EfficientNet-Lite0 model"):
+        copy_from_keras(build_model("compact_resnet"), build_torch_twin("efficientnet_lite0"))
+
+
 def test_distillation_loss_is_the_label_loss_at_alpha_0_and_zero_kl_for_a_matching_teacher():
     from fer_live.train.torch_fit import Teacher, _distillation_loss
 

@@ -176,6 +176,33 @@ def _to_keras_kernel(array: np.ndarray, depthwise: bool) -> np.ndarray:
     return array.transpose(2, 3, 1, 0)
 
 
+def _from_keras_kernel(array: np.ndarray, depthwise: bool) -> np.ndarray:
+    # The inverse of _to_keras_kernel.
+    if depthwise:
+        return array.transpose(2, 3, 0, 1)
+    return array.transpose(3, 2, 0, 1)
+
+
+_BN_ROLES = ("gamma", "beta", "moving_mean", "moving_variance")
+
+
+def backbone_state_dict(model) -> dict[str, np.ndarray]:
+    """The reverse of load_imagenet_weights: a (trained) Keras model's backbone weights under the
+    torch state_dict keys, so that a twin of any input size can continue from it."""
+    state: dict[str, np.ndarray] = {}
+    for layer_name, roles in keras_weight_map().items():
+        weights = model.get_layer(layer_name).get_weights()
+        if "kernel" in roles:
+            state[roles["kernel"]] = np.ascontiguousarray(
+                _from_keras_kernel(weights[0], depthwise="_dw_" in layer_name)
+            )
+        else:
+            state.update(
+                (roles[role], value) for role, value in zip(_BN_ROLES, weights, strict=True)
+            )
+    return state
+
+
 def load_imagenet_weights(backbone, state: dict[str, np.ndarray]) -> int:
     """Copy `state` into `backbone`; returns the number of layers set. Every layer must match."""
     count = 0
@@ -187,8 +214,7 @@ def load_imagenet_weights(backbone, state: dict[str, np.ndarray]) -> int:
         if "kernel" in roles:
             values = [_to_keras_kernel(state[roles["kernel"]], depthwise="_dw_" in layer_name)]
         else:
-            values = [state[roles[role]] for role in
-                      ("gamma", "beta", "moving_mean", "moving_variance")]
+            values = [state[roles[role]] for role in _BN_ROLES]
         expected = [tuple(w.shape) for w in layer.get_weights()]
         if expected != [v.shape for v in values]:
             raise FerError(

@@ -206,22 +206,29 @@ def build_torch_twin(architecture: str, backbone_weights: str | None = None) -> 
     size = get_architecture(architecture).spec.input_shape[0]
     twin = lite(spec.block_plan(), spec.STEM_FILTERS, spec.HEAD_FILTERS, size)
     if backbone_weights not in (None, "none"):
-        import torch
-
         path = (
             spec.packaged_weights_path() if backbone_weights == "imagenet" else backbone_weights
         )
-        state = {key: torch.from_numpy(value) for key, value in spec.read_state_dict(path).items()}
-        backbone = {key: value for key, value in state.items() if not key.startswith("_fc.")}
-        missing, unexpected = twin.load_state_dict(backbone, strict=False)
-        missing = [
-            key for key in missing
-            if not key.startswith("probs.") and not key.endswith("num_batches_tracked")
-        ]
-        if missing or unexpected:
-            first = [*missing, *unexpected][0]
-            raise UsageError(f"{path}: not EfficientNet-Lite0 weights ({first})")
+        _load_lite_backbone(twin, spec.read_state_dict(path), source=str(path))
     return twin
+
+
+def _load_lite_backbone(twin, state: dict[str, np.ndarray], source: str) -> None:
+    """Set a Lite0 twin's backbone from torch-keyed arrays (ImageNet's `_fc.` head is not ours);
+    every backbone tensor must be there."""
+    import torch
+
+    backbone = {
+        key: torch.from_numpy(value) for key, value in state.items() if not key.startswith("_fc.")
+    }
+    missing, unexpected = twin.load_state_dict(backbone, strict=False)
+    missing = [
+        key for key in missing
+        if not key.startswith("probs.") and not key.endswith("num_batches_tracked")
+    ]
+    if missing or unexpected:
+        first = [*missing, *unexpected][0]
+        raise UsageError(f"{source}: not EfficientNet-Lite0 weights ({first})")
 
 
 # How a torch tensor becomes a Keras weight: convolution kernels are out×in×kh×kw in torch and
@@ -289,16 +296,23 @@ def _set_keras_weights(keras_model, pairs) -> None:
 
 def copy_from_keras(keras_model, twin) -> None:
     """The reverse: a trained Keras model's weights into its twin (fer-train --engine torch
-    --init-from). Not for efficientnet_lite0, whose ImageNet start is --backbone-weights."""
+    --init-from). A Lite0 model may come from any input side (e.g. 128 -> 224): the weights do
+    not depend on it."""
     import torch
 
     if hasattr(twin, "_conv_stem"):
-        raise UsageError(
-            "--init-from with --engine torch takes compact_resnet, five_layer or six_layer",
-            hint="efficientnet_lite0 starts from --backbone-weights; or use --engine keras",
-        )
+        from fer_live.train.efficientnet_lite import backbone_state_dict
+
+        try:
+            state = backbone_state_dict(keras_model)
+        except ValueError as error:  # Keras's "no such layer"
+            raise UsageError(f"--init-from: not an EfficientNet-Lite0 model ({error})") from error
+        _load_lite_backbone(twin, state, source="--init-from")
+        pairs = [("probs", _dense(twin.probs))]
+    else:
+        pairs = _layer_pairs(twin)
     with torch.no_grad():
-        for name, tensors in _layer_pairs(twin):
+        for name, tensors in pairs:
             try:
                 weights = keras_model.get_layer(name).get_weights()
             except ValueError as error:
