@@ -7,6 +7,9 @@ table can be rebuilt whenever a model changes and each cell can be traced to the
 beside it. A cell whose measurement is missing shows "—". "ms per face" is fer-bench's p50 at
 --batch (default 32), one pass, in the precision --precision auto runs (INT8 where shipped);
 an ensemble's is timed whole (members, combination and the preprocessing of each input size).
+"training" and "training hours" come from the model's `info.json` (written by fer-train): the
+recipe and starting point of its last run, and the wall-clock hours of every epoch that made it,
+earlier runs it continued (`lineage`) included, on the 2-core CPU its `info.json` names.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from fer_live.engines.artifacts import METRICS_FILE, read_json
+from fer_live.engines.artifacts import INFO_FILE, METRICS_FILE, read_json
 from fer_live.engines.store import SHIPPED_DIR, available_names, resolve_model
 
 COLUMNS = (
@@ -29,7 +32,10 @@ COLUMNS = (
     "accuracy default",
     "ms per face",
     "runs",
+    "training",
+    "training hours",
 )
+TEXT_COLUMNS = {"name", "runs", "training"}  # left-aligned; the rest are figures
 
 
 def _accuracy_entry(metrics: dict, split: str, flip: str) -> dict | None:
@@ -71,6 +77,33 @@ def model_row(name: str, split: str, batch: int) -> dict[str, str]:
         "runs": (one_pass or {}).get("precision", "—")
         if artifact.kind != "ensemble"
         else ", ".join(m.name for m in artifact.members),
+        **_training_cells(artifact.folder / INFO_FILE),
+    }
+
+
+def _training_cells(info_path) -> dict[str, str]:
+    """How the network was trained, from fer-train's info.json ("—" for ensembles, which are
+    assembled, not trained)."""
+    if not info_path.is_file():
+        return {"training": "—", "training hours": "—"}
+    info = read_json(info_path)
+    if "trunk" in info:  # fer-assemble ovr: heads on a trained network's frozen features
+        return {"training": "one-vs-rest heads on five_layer's frozen features",
+                "training hours": "—"}
+    recipe = f"`{info['recipe']}`" + (" (torch engine)" if info.get("engine") == "torch" else "")
+    imagenet = info.get("backbone_weights") == "imagenet" or (  # older files: only the command
+        "--backbone-weights imagenet" in info.get("command", "")
+    )
+    start = ("ImageNet weights" if imagenet
+             else "a trained model" if info.get("init_from") else "scratch")
+    described = f"{recipe}, {info.get('epochs', '?')} epochs from {start}"
+    if info.get("distillation"):
+        described += f", distilled from `{info['distillation']['teacher']}`"
+    runs = [*info.get("lineage", []), info]
+    seconds = sum(sum(run.get("epoch_seconds", [])) for run in runs)
+    return {
+        "training": described + (f" ({len(runs)} runs)" if len(runs) > 1 else ""),
+        "training hours": f"{seconds / 3600:.1f}" if seconds else "—",
     }
 
 
@@ -108,7 +141,7 @@ def main(
     shipped = [n for n in available_names() if (SHIPPED_DIR / n).is_dir()]
     rows = [model_row(name, split, batch) for name in shipped]
     print("| " + " | ".join(COLUMNS) + " |")
-    print("|---|" + "---:|" * (len(COLUMNS) - 2) + "---|")
+    print("|" + "".join("---|" if column in TEXT_COLUMNS else "---:|" for column in COLUMNS))
     for row in rows:
         print("| " + " | ".join(row[column] for column in COLUMNS) + " |")
 

@@ -111,3 +111,10 @@ def test_models_table_shows_the_recorded_figures():
     assert row["accuracy default"] == expected
     timing = metrics.get("speed/onnxruntime/int8/batch32")
     assert row["ms per face"] == ("—" if timing is None else f"{timing['per_face_ms']:.2f}")
+    # Training: the last run's recipe, and the hours of every run it continued.
+    info = json.loads((SHIPPED_DIR / "five_layer" / "info.json").read_text())
+    runs = [*info.get("lineage", []), info]
+    hours = sum(sum(run["epoch_seconds"]) for run in runs) / 3600
+    assert row["training hours"] == f"{hours:.1f}"
+    assert row["training"].startswith(f"`{info['recipe']}`")
+    assert model_row("ensemble", "PrivateTest", 32)["training"] == "—"
