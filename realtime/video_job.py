@@ -50,7 +50,7 @@ class VideoOptions:
     smooth: bool = False  # CSV/summary use smoothed probabilities only when asked
     smooth_alpha: float = 0.5
     margin: float = 0.2
-    batch_frames: int = 32  # throughput, not latency: 32 beat 8 by 15% (README speed)
+    batch_frames: int = 32  # throughput, not latency: 32 beat 8 (benchmarks/MEASUREMENTS.md)
     min_track_s: float = 1.0
     detect_every: int = 0  # 0: adaptive key frames (realtime/keyframes.py); 1: every frame
     reuse_change: float = 0.0

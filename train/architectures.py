@@ -87,8 +87,8 @@ def _dense_block(x, units: int, index: int):
 GRAY48 = ModelSpec(architecture="", input_shape=(48, 48, 1), color="gray", normalization="unit")
 GRAY224 = ModelSpec(architecture="", input_shape=(224, 224, 3), color="gray", normalization="caffe")
 # EfficientNet-Lite0 on gray faces in 3 channels, (x - 127) / 128 as its ImageNet training, one
-# registered name per input side (issue 16: choose the input size on PublicTest; README, transfer
-# model). FER2013 faces are 48×48, so larger sides add pixels but no detail; what they add is
+# registered name per input side (issue 16: choose the input size on PublicTest; train/MODELS.md,
+# input size). FER2013 faces are 48×48, so larger sides add pixels but no detail; what they add is
 # the backbone's ImageNet scale.
 # - 64: on a 2-core AVX2 EPYC fine-tuning runs at 64 images/s against 36 at 96×96 (Keras on torch,
 #   batch 64, timing of model.fit on random data).
