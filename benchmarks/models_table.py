@@ -88,7 +88,7 @@ def _training_cells(info_path) -> dict[str, str]:
         return {"training": "—", "training hours": "—"}
     info = read_json(info_path)
     if "trunk" in info:  # fer-assemble ovr: heads on a trained network's frozen features
-        return {"training": "one-vs-rest heads on five_layer's frozen features",
+        return {"training": "one-vs-rest heads on a trained network's frozen features",
                 "training hours": "—"}
     recipe = f"`{info['recipe']}`" + (" (torch engine)" if info.get("engine") == "torch" else "")
     imagenet = info.get("backbone_weights") == "imagenet" or (  # older files: only the command
